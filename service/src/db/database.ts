@@ -1,0 +1,47 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Tables } from './schema.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database {
+  db: Kysely<Tables>;
+  dialect: Dialect;
+  /** A description safe to log: never the password. */
+  description: string;
+  close(): Promise<void>;
+}
+
+/** Opens SQLite for `file:PATH` (or `sqlite:PATH`) and PostgreSQL for `postgres://…`. */
+export function openDatabase(url: string): Database {
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url);
+  return openSqlite(url.replace(/^(file|sqlite):(\/\/)?/, ''));
+}
+
+function openSqlite(path: string): Database {
+  const file = path === ':memory:' ? path : resolve(path);
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const database = new SQLite(file);
+  // WAL lets the web and worker processes read while one of them writes; the
+  // busy timeout makes a writer wait for the lock instead of failing at once.
+  database.pragma('journal_mode = WAL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
+  return { db, dialect: 'sqlite', description: `SQLite ${file}`, close: () => db.destroy() };
+}
+
+function openPostgres(url: string): Database {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle client losing its connection must not crash the process; the pool
+  // replaces it and the next query reports any lasting problem.
+  pool.on('error', () => {});
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const safe = new URL(url);
+  if (safe.password) safe.password = '***';
+  return { db, dialect: 'postgres', description: `PostgreSQL ${safe.toString()}`, close: () => db.destroy() };
+}

@@ -1,0 +1,70 @@
+import { type Kysely, sql } from 'kysely';
+import { type Migration, Migrator } from 'kysely/migration';
+import type { Database, Dialect } from './database.ts';
+
+// Migrations live in code, in order, so the one image carries them and
+// `mail-worker migrate` needs no files beside it.
+
+function idColumn(dialect: Dialect) {
+  return dialect === 'postgres' ? 'serial' : 'integer';
+}
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '001_recipients_runs_deliveries': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('recipients')
+          .addColumn('id', idColumn(dialect), (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('email', 'text', (c) => c.notNull())
+          .addColumn('email_key', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('runs')
+          .addColumn('id', idColumn(dialect), (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('total', 'integer', (c) => c.notNull())
+          .addColumn('enqueued', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('enqueue_cursor', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('sent', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('failed', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('queue', 'text', (c) => c.notNull())
+          .addColumn('failure_rate', 'real', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('finished_at', 'text')
+          .addCheckConstraint('runs_counts_within_total', sql`sent + failed <= total and enqueued <= total`)
+          .execute();
+
+        await db.schema
+          .createTable('deliveries')
+          .addColumn('run_id', 'integer', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+          .addColumn('recipient_id', 'integer', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('email', 'text', (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.check(sql`outcome in ('sent', 'failed')`))
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('error', 'text')
+          .addColumn('finished_at', 'text')
+          .addPrimaryKeyConstraint('deliveries_pk', ['run_id', 'recipient_id'])
+          .execute();
+
+        await db.schema.createIndex('deliveries_by_outcome').on('deliveries').columns(['run_id', 'outcome']).execute();
+      },
+    },
+  };
+}
+
+export async function migrate(database: Database): Promise<string[]> {
+  const migrator = new Migrator({
+    db: database.db,
+    provider: { getMigrations: () => Promise.resolve(migrations(database.dialect)) },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,31 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Config } from '../config.ts';
+
+export type MailTransport = Transporter;
+
+/**
+ * One pooled SMTP transport per process, sized to the worker's concurrency:
+ * connections are reused across mails instead of a handshake per message.
+ */
+export function createTransport(smtp: Config['smtp'], maxConnections: number): MailTransport {
+  return nodemailer.createTransport({
+    pool: true,
+    maxConnections,
+    maxMessages: Infinity,
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure,
+    // A mail catcher on plain SMTP is the normal case here; upgrade when offered.
+    ignoreTLS: !smtp.secure && smtp.user === undefined,
+    ...(smtp.user !== undefined ? { auth: { user: smtp.user, pass: smtp.password } } : {}),
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+  });
+}
+
+/** SMTP 5xx answers are permanent: retrying the same mail cannot help. */
+export function isPermanentSmtpError(error: unknown): boolean {
+  const code = (error as { responseCode?: unknown }).responseCode;
+  return typeof code === 'number' && code >= 500 && code < 600;
+}

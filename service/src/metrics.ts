@@ -1,0 +1,67 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Queues } from './queue/queues.ts';
+
+// Metric names are part of the contract: the chart's AnalysisTemplate queries
+// the http_* ones, the Grafana dashboard the mail_* and bullmq_* ones.
+
+export interface Metrics {
+  registry: Registry;
+  httpRequests: Counter<'method' | 'route' | 'status_code'>;
+  httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  deliveries: Counter<'queue' | 'outcome'>;
+  sendDuration: Histogram<'queue'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered, by route template and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time to answer an HTTP request.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    deliveries: new Counter({
+      name: 'mail_deliveries_total',
+      help: 'Delivery attempts by queue and outcome: sent, failed (final) or retried (will be tried again).',
+      labelNames: ['queue', 'outcome'],
+      registers: [registry],
+    }),
+    sendDuration: new Histogram({
+      name: 'mail_send_duration_seconds',
+      help: 'Time the SMTP server took to accept one mail.',
+      labelNames: ['queue'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers: [registry],
+    }),
+  };
+}
+
+/**
+ * Queue depth per state, read from Redis at scrape time (the same figures
+ * BullMQ's own Prometheus export gives, under its metric name).
+ */
+export function registerQueueGauges(metrics: Metrics, queues: Queues): void {
+  new Gauge({
+    name: 'bullmq_job_count',
+    help: 'Jobs in each queue by state.',
+    labelNames: ['queue', 'state'],
+    registers: [metrics.registry],
+    async collect() {
+      this.reset();
+      for (const [name, queue] of Object.entries(queues)) {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed');
+        for (const [state, count] of Object.entries(counts)) this.set({ queue: name, state }, count);
+      }
+    },
+  });
+}

@@ -1,0 +1,77 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+
+// The names below are part of the contract: the chart's KEDA trigger, the
+// Grafana dashboard and the docs build their Redis keys from them
+// (bull:mail-default:wait and friends), and the chart tests read them here.
+export const QUEUE_PREFIX = 'bull';
+export const QUEUE_NAMES = ['mail-default', 'mail-priority'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+export function isQueueName(value: unknown): value is QueueName {
+  return (QUEUE_NAMES as readonly unknown[]).includes(value);
+}
+
+/** What one job carries: everything needed to send without reading the recipient table. */
+export interface MailJob {
+  runId: number;
+  recipientId: number;
+  name: string;
+  email: string;
+  failureRate: number;
+}
+
+/**
+ * Deterministic job id for a (run, recipient) pair: adding the same pair twice
+ * is a no-op while the first job is kept, which makes resuming an interrupted
+ * enqueue safe. (BullMQ forbids ':' in custom ids and all-digit ids.)
+ */
+export function jobId(runId: number, recipientId: number): string {
+  return `run-${runId}-rcpt-${recipientId}`;
+}
+
+export interface RetryPolicy {
+  retries: number;
+  baseDelayMs: number;
+}
+
+export function jobOptions(retry: RetryPolicy): JobsOptions {
+  return {
+    attempts: retry.retries + 1,
+    // Exponential backoff with jitter, so retries of a burst of failures do
+    // not come back as one synchronized burst.
+    backoff: { type: 'exponential', delay: retry.baseDelayMs, jitter: 0.5 },
+    // Keep a window of finished jobs for bull-board without letting Redis grow
+    // without bound; accounting lives in the database, not in these lists.
+    removeOnComplete: { count: 1000 },
+    removeOnFail: { count: 5000 },
+  };
+}
+
+export type RedisRole = 'queue' | 'worker' | 'events';
+
+/**
+ * One Redis connection per role, as BullMQ recommends: workers block on their
+ * connection, so it must never be shared with the connection that adds jobs.
+ * Worker connections retry commands forever (maxRetriesPerRequest: null), so a
+ * Redis restart pauses a worker instead of killing it.
+ */
+export function redisConnection(url: string, role: RedisRole): Redis {
+  return new Redis(url, {
+    connectionName: `mail-worker:${role}`,
+    maxRetriesPerRequest: role === 'worker' ? null : 3,
+    enableOfflineQueue: role === 'worker',
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+}
+
+export type Queues = Record<QueueName, Queue<MailJob>>;
+
+export function openQueues(connection: Redis): Queues {
+  const open = (name: QueueName) => new Queue<MailJob>(name, { connection, prefix: QUEUE_PREFIX });
+  return { 'mail-default': open('mail-default'), 'mail-priority': open('mail-priority') };
+}
+
+export async function closeQueues(queues: Queues): Promise<void> {
+  await Promise.all(Object.values(queues).map((q) => q.close()));
+}

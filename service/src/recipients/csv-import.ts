@@ -1,0 +1,188 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parse } from 'csv-parse';
+import type { Kysely } from 'kysely';
+import type { NewRecipientRow, Tables } from '../db/schema.ts';
+import { checkRecipient, emailKey } from './validation.ts';
+
+export interface ImportLimits {
+  maxBytes: number;
+  maxRows: number;
+}
+
+export interface InvalidRow {
+  line: number;
+  reason: string;
+}
+
+export interface ImportResult {
+  imported: number;
+  duplicates: number;
+  invalid: InvalidRow[];
+  /** All invalid rows, also those beyond the reported list's cap. */
+  invalidCount: number;
+}
+
+/** Why a whole import was refused; nothing of it was stored. */
+export class ImportError extends Error {
+  readonly statusCode: 400 | 413;
+  constructor(statusCode: 400 | 413, message: string) {
+    super(message);
+    this.name = 'ImportError';
+    this.statusCode = statusCode;
+  }
+}
+
+/** At most this many invalid rows are listed; the count covers them all. */
+export const MAX_REPORTED_INVALID = 1000;
+const INSERT_BATCH = 500;
+
+/**
+ * Imports recipients from a CSV stream. The upload is first spooled to a
+ * temporary file (bounded by maxBytes), so the database transaction that
+ * stores the rows lasts as long as parsing a local file, not as long as a
+ * slow client's upload. Rows are then streamed through the parser and stored
+ * in batches inside one transaction: either every valid row lands, or none.
+ */
+export async function importRecipientsCsv(db: Kysely<Tables>, source: Readable, limits: ImportLimits): Promise<ImportResult> {
+  const folder = await mkdtemp(join(tmpdir(), 'mail-worker-import-'));
+  try {
+    const file = join(folder, 'upload.csv');
+    await pipeline(source, byteLimit(limits.maxBytes), createWriteStream(file));
+    return await db.transaction().execute((trx) => storeRows(trx, createReadStream(file), limits));
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+function byteLimit(maxBytes: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > maxBytes) done(new ImportError(413, `file is larger than the import limit of ${maxBytes} bytes`));
+      else done(null, chunk);
+    },
+  });
+}
+
+/** Decodes UTF-8 strictly (a byte-order mark is dropped) and refuses binary input. */
+function utf8Text(): Transform {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const check = (text: string, done: (error: Error | null, text?: string) => void) => {
+    if (text.includes('\u0000')) done(new ImportError(400, 'file contains NUL bytes: expected CSV text, not a binary file'));
+    else done(null, text);
+  };
+  const fail = (done: (error: Error) => void) => done(new ImportError(400, 'file is not valid UTF-8 text: save the CSV as UTF-8'));
+  return new Transform({
+    readableObjectMode: true,
+    transform(chunk: Buffer, _encoding, done) {
+      try {
+        check(decoder.decode(chunk, { stream: true }), done);
+      } catch {
+        fail(done);
+      }
+    },
+    flush(done) {
+      try {
+        check(decoder.decode(), done);
+      } catch {
+        fail(done);
+      }
+    },
+  });
+}
+
+interface Columns {
+  name: number;
+  email: number;
+}
+
+function findColumns(header: string[]): Columns {
+  const names = header.map((h) => h.trim().toLowerCase());
+  const name = names.indexOf('name');
+  const email = names.indexOf('email');
+  if (name < 0 || email < 0) {
+    const missing = [name < 0 ? '"name"' : '', email < 0 ? '"email"' : ''].filter(Boolean).join(' and ');
+    const found = header
+      .slice(0, 10)
+      .map((h) => JSON.stringify(h.slice(0, 40)))
+      .join(', ');
+    throw new ImportError(400, `the header row must name the columns "name" and "email"; missing ${missing} (found ${found})`);
+  }
+  return { name, email };
+}
+
+interface ParsedRecord {
+  record: string[];
+  info: { lines: number };
+}
+
+async function storeRows(trx: Kysely<Tables>, file: Readable, limits: ImportLimits): Promise<ImportResult> {
+  const parser = parse({ info: true, skip_empty_lines: true, relax_column_count: true, record_delimiter: ['\r\n', '\n'] });
+  // pipeline() destroys the parser with any stage's error (bad bytes), which
+  // ends the loop below with that error; its own rejection is that same error.
+  pipeline(file, utf8Text(), parser).catch(() => {});
+
+  const result: ImportResult = { imported: 0, duplicates: 0, invalid: [], invalidCount: 0 };
+  const seen = new Set<string>();
+  let columns: Columns | undefined;
+  let rows = 0;
+  let batch: NewRecipientRow[] = [];
+
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const inserted = await trx
+      .insertInto('recipients')
+      .values(batch)
+      .onConflict((oc) => oc.column('email_key').doNothing())
+      .returning('id')
+      .execute();
+    result.imported += inserted.length;
+    result.duplicates += batch.length - inserted.length;
+    batch = [];
+  };
+
+  try {
+    for await (const { record, info } of parser as AsyncIterable<ParsedRecord>) {
+      if (record.every((field) => field.trim() === '')) continue;
+      if (columns === undefined) {
+        columns = findColumns(record);
+        continue;
+      }
+      if (++rows > limits.maxRows) throw new ImportError(400, `file has more than the import limit of ${limits.maxRows} rows`);
+
+      const line = info.lines - record.join(',').split('\n').length + 1;
+      const checked = checkRecipient({ name: record[columns.name] ?? '', email: record[columns.email] ?? '' });
+      if (!checked.ok) {
+        result.invalidCount++;
+        if (result.invalid.length < MAX_REPORTED_INVALID) {
+          result.invalid.push({ line, reason: Object.values(checked.problems).join('; ') });
+        }
+        continue;
+      }
+      const key = emailKey(checked.value.email);
+      if (seen.has(key)) {
+        result.duplicates++;
+        continue;
+      }
+      seen.add(key);
+      batch.push({ ...checked.value, email_key: key, created_at: new Date().toISOString() });
+      if (batch.length >= INSERT_BATCH) await flush();
+    }
+  } catch (error) {
+    if (error instanceof ImportError) throw error;
+    const code = (error as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('CSV_')) {
+      throw new ImportError(400, `the file is not valid CSV: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+  if (columns === undefined) throw new ImportError(400, 'the file is empty: expected a header row with "name" and "email"');
+  await flush();
+  return result;
+}

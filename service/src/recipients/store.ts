@@ -1,0 +1,74 @@
+import type { Kysely } from 'kysely';
+import type { RecipientRow, Tables } from '../db/schema.ts';
+import { emailKey, type RecipientInput } from './validation.ts';
+
+export interface Recipient {
+  id: number;
+  name: string;
+  email: string;
+  createdAt: string;
+}
+
+export interface RecipientPage {
+  total: number;
+  items: Recipient[];
+}
+
+export const MAX_PAGE_SIZE = 200;
+
+function toRecipient(row: Pick<RecipientRow, 'id' | 'name' | 'email' | 'created_at'>): Recipient {
+  return { id: row.id, name: row.name, email: row.email, createdAt: row.created_at };
+}
+
+/** LIKE pattern matching `q` literally: % and _ typed by a user are not wildcards. */
+function containsPattern(q: string): string {
+  return `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export class RecipientStore {
+  readonly #db: Kysely<Tables>;
+
+  constructor(db: Kysely<Tables>) {
+    this.#db = db;
+  }
+
+  /** Adds a recipient; undefined when the email is already stored. */
+  async add(input: RecipientInput): Promise<Recipient | undefined> {
+    const row = await this.#db
+      .insertInto('recipients')
+      .values({ name: input.name, email: input.email, email_key: emailKey(input.email), created_at: new Date().toISOString() })
+      .onConflict((oc) => oc.column('email_key').doNothing())
+      .returning(['id', 'name', 'email', 'created_at'])
+      .executeTakeFirst();
+    return row && toRecipient(row);
+  }
+
+  async delete(id: number): Promise<boolean> {
+    const result = await this.#db.deleteFrom('recipients').where('id', '=', id).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async count(): Promise<number> {
+    const row = await this.#db
+      .selectFrom('recipients')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** One page, newest first; `q` matches name or email, case-insensitively. */
+  async list(options: { limit: number; offset: number; q?: string }): Promise<RecipientPage> {
+    let query = this.#db.selectFrom('recipients');
+    if (options.q) {
+      const pattern = containsPattern(options.q);
+      query = query.where((eb) =>
+        eb.or([eb(eb.fn('lower', ['name']), 'like', eb.val(pattern)).$castTo<boolean>(), eb('email_key', 'like', pattern)]),
+      );
+    }
+    const [items, total] = await Promise.all([
+      query.select(['id', 'name', 'email', 'created_at']).orderBy('id', 'desc').limit(options.limit).offset(options.offset).execute(),
+      query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { total: Number(total.n), items: items.map(toRecipient) };
+  }
+}

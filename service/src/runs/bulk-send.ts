@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import type { Flags } from '../flags/flags.ts';
+import { jobId, jobOptions, type Queues, type QueueName, type RetryPolicy } from '../queue/queues.ts';
+import { type Run, RunError, type RunStore } from './store.ts';
+
+export const MAX_RUN_SIZE = 100_000;
+/** Jobs per addBulk call: one Redis round trip (a MULTI) per chunk. */
+export const ENQUEUE_CHUNK = 1000;
+
+export interface RunRequest {
+  count: number;
+  failureRate: number;
+}
+
+/** Checks a run request from the API or a form; names the first bad field. */
+export function checkRunRequest(body: { count?: unknown; failureRate?: unknown }): RunRequest {
+  const count = typeof body.count === 'string' && body.count.trim() !== '' ? Number(body.count) : body.count;
+  const rate =
+    body.failureRate === undefined || body.failureRate === ''
+      ? 0
+      : typeof body.failureRate === 'string'
+        ? Number(body.failureRate)
+        : body.failureRate;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_RUN_SIZE) {
+    throw new RunError(422, `count must be a whole number from 1 to ${MAX_RUN_SIZE}`);
+  }
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1) {
+    throw new RunError(422, 'failureRate must be a number from 0 to 1 (0.3 means 30% of attempts fail)');
+  }
+  return { count, failureRate: rate };
+}
+
+/** The web side of a bulk send: create a run, then hand its jobs to the queue. */
+export class BulkSender {
+  readonly #runs: RunStore;
+  readonly #queues: Queues;
+  readonly #flags: Flags;
+  readonly #retry: RetryPolicy;
+
+  constructor(runs: RunStore, queues: Queues, flags: Flags, retry: RetryPolicy) {
+    this.#runs = runs;
+    this.#queues = queues;
+    this.#flags = flags;
+    this.#retry = retry;
+  }
+
+  async start(request: RunRequest): Promise<Run> {
+    // A random stickiness key per run: a gradual rollout of send_strategy
+    // splits runs between the queues, and all jobs of one run share a queue.
+    const flags = this.#flags.evaluate(randomUUID());
+    if (!flags.bulkSend.enabled) {
+      throw new RunError(403, 'bulk sending is switched off (feature flag bulk_send_feature)');
+    }
+    const queue: QueueName = flags.sendStrategy.variant === 'priority' ? 'mail-priority' : 'mail-default';
+    const run = await this.#runs.create({ ...request, queue });
+    await this.enqueue(run);
+    return (await this.#runs.get(run.id)) ?? run;
+  }
+
+  /**
+   * Adds the run's jobs in chunks, continuing after the stored cursor, so a
+   * run whose enqueue was interrupted (a crash, Redis away) can be resumed
+   * any number of times: job ids are deterministic, so nothing is added twice.
+   */
+  async enqueue(run: Pick<Run, 'id' | 'queue' | 'failureRate'>): Promise<void> {
+    const queue = this.#queues[run.queue as QueueName];
+    const options = jobOptions(this.#retry);
+    for (;;) {
+      const cursor = await this.#runs.enqueueCursor(run.id);
+      if (cursor === undefined) return;
+      const chunk = await this.#runs.deliveriesAfter(run.id, cursor, ENQUEUE_CHUNK);
+      const last = chunk.at(-1);
+      if (last === undefined) return;
+      await queue.addBulk(
+        chunk.map((d) => ({
+          name: 'send',
+          data: { runId: run.id, recipientId: d.recipientId, name: d.name, email: d.email, failureRate: run.failureRate },
+          opts: { ...options, jobId: jobId(run.id, d.recipientId) },
+        })),
+      );
+      await this.#runs.advanceEnqueueCursor(run.id, cursor, last.recipientId, chunk.length);
+    }
+  }
+}

@@ -1,0 +1,208 @@
+import { type Kysely, sql } from 'kysely';
+import type { Outcome, RunRow, Tables } from '../db/schema.ts';
+
+export type RunStatus = 'queued' | 'sending' | 'completed' | 'completed_with_failures';
+
+export interface Run {
+  id: number;
+  total: number;
+  enqueued: number;
+  sent: number;
+  failed: number;
+  status: RunStatus;
+  queue: string;
+  failureRate: number;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface Failure {
+  recipientId: number;
+  name: string;
+  email: string;
+  attempts: number;
+  error: string | null;
+  finishedAt: string | null;
+}
+
+export interface PendingDelivery {
+  recipientId: number;
+  name: string;
+  email: string;
+}
+
+/** A run could not be created; nothing was stored. */
+export class RunError extends Error {
+  readonly statusCode: 403 | 422;
+  constructor(statusCode: 403 | 422, message: string) {
+    super(message);
+    this.name = 'RunError';
+    this.statusCode = statusCode;
+  }
+}
+
+export function runStatus(run: Pick<RunRow, 'sent' | 'failed' | 'finished_at'>): RunStatus {
+  if (run.finished_at !== null) return run.failed > 0 ? 'completed_with_failures' : 'completed';
+  return run.sent + run.failed > 0 ? 'sending' : 'queued';
+}
+
+function toRun(row: RunRow): Run {
+  return {
+    id: row.id,
+    total: row.total,
+    enqueued: row.enqueued,
+    sent: row.sent,
+    failed: row.failed,
+    status: runStatus(row),
+    queue: row.queue,
+    failureRate: row.failure_rate,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+export class RunStore {
+  readonly #db: Kysely<Tables>;
+
+  constructor(db: Kysely<Tables>) {
+    this.#db = db;
+  }
+
+  /**
+   * Stores a run and picks its `count` distinct recipients at random, in one
+   * transaction: a run exists only together with all of its deliveries.
+   */
+  async create(input: { count: number; failureRate: number; queue: string }): Promise<Run> {
+    return this.#db.transaction().execute(async (trx) => {
+      const { n } = await trx
+        .selectFrom('recipients')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      if (Number(n) < input.count) {
+        throw new RunError(422, `count is ${input.count} but only ${Number(n)} recipients are stored: add or import more first`);
+      }
+      const run = await trx
+        .insertInto('runs')
+        .values({ total: input.count, queue: input.queue, failure_rate: input.failureRate, created_at: new Date().toISOString() })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await trx
+        .insertInto('deliveries')
+        .columns(['run_id', 'recipient_id', 'name', 'email'])
+        .expression((eb) =>
+          eb
+            .selectFrom('recipients')
+            .select([sql.lit(run.id).as('run_id'), 'id', 'name', 'email'])
+            .orderBy(sql`random()`)
+            .limit(input.count),
+        )
+        .execute();
+      return toRun(run);
+    });
+  }
+
+  async get(id: number): Promise<Run | undefined> {
+    const row = await this.#db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toRun(row);
+  }
+
+  async list(limit: number): Promise<Run[]> {
+    const rows = await this.#db.selectFrom('runs').selectAll().orderBy('id', 'desc').limit(limit).execute();
+    return rows.map(toRun);
+  }
+
+  async failures(runId: number, limit: number): Promise<Failure[]> {
+    const rows = await this.#db
+      .selectFrom('deliveries')
+      .select(['recipient_id', 'name', 'email', 'attempts', 'error', 'finished_at'])
+      .where('run_id', '=', runId)
+      .where('outcome', '=', 'failed')
+      .orderBy('recipient_id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      recipientId: r.recipient_id,
+      name: r.name,
+      email: r.email,
+      attempts: r.attempts,
+      error: r.error,
+      finishedAt: r.finished_at,
+    }));
+  }
+
+  /** Where the run's enqueue stands: the cursor to continue after. */
+  async enqueueCursor(runId: number): Promise<number | undefined> {
+    const row = await this.#db.selectFrom('runs').select('enqueue_cursor').where('id', '=', runId).executeTakeFirst();
+    return row?.enqueue_cursor;
+  }
+
+  /** The next deliveries to enqueue, in recipient order after `cursor`. */
+  async deliveriesAfter(runId: number, cursor: number, limit: number): Promise<PendingDelivery[]> {
+    const rows = await this.#db
+      .selectFrom('deliveries')
+      .select(['recipient_id', 'name', 'email'])
+      .where('run_id', '=', runId)
+      .where('recipient_id', '>', cursor)
+      .orderBy('recipient_id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ recipientId: r.recipient_id, name: r.name, email: r.email }));
+  }
+
+  /**
+   * Moves the cursor from `from` to `to` after `count` jobs were added. It only
+   * moves if nobody else moved it meanwhile (two resumes at once add the same
+   * job ids, which BullMQ ignores; only one of them counts the chunk).
+   */
+  async advanceEnqueueCursor(runId: number, from: number, to: number, count: number): Promise<void> {
+    await this.#db
+      .updateTable('runs')
+      .set((eb) => ({ enqueue_cursor: to, enqueued: eb('enqueued', '+', count) }))
+      .where('id', '=', runId)
+      .where('enqueue_cursor', '=', from)
+      .execute();
+  }
+
+  async outcomeOf(runId: number, recipientId: number): Promise<Outcome | null | undefined> {
+    const row = await this.#db
+      .selectFrom('deliveries')
+      .select('outcome')
+      .where('run_id', '=', runId)
+      .where('recipient_id', '=', recipientId)
+      .executeTakeFirst();
+    return row?.outcome;
+  }
+
+  /**
+   * Records a delivery's final outcome exactly once. The tally and the run's
+   * completion change in the same transaction, and only when this call is the
+   * one that gave the delivery its outcome; a second call (a re-delivered job)
+   * changes nothing and answers false.
+   */
+  async recordOutcome(input: { runId: number; recipientId: number; outcome: Outcome; attempts: number; error?: string }): Promise<boolean> {
+    return this.#db.transaction().execute(async (trx) => {
+      const now = new Date().toISOString();
+      const updated = await trx
+        .updateTable('deliveries')
+        .set({ outcome: input.outcome, attempts: input.attempts, error: input.error ?? null, finished_at: now })
+        .where('run_id', '=', input.runId)
+        .where('recipient_id', '=', input.recipientId)
+        .where('outcome', 'is', null)
+        .executeTakeFirst();
+      if (updated.numUpdatedRows === 0n) return false;
+      await trx
+        .updateTable('runs')
+        .set((eb) => (input.outcome === 'sent' ? { sent: eb('sent', '+', 1) } : { failed: eb('failed', '+', 1) }))
+        .where('id', '=', input.runId)
+        .execute();
+      await trx
+        .updateTable('runs')
+        .set({ finished_at: now })
+        .where('id', '=', input.runId)
+        .where('finished_at', 'is', null)
+        .where(sql<boolean>`sent + failed = total`)
+        .execute();
+      return true;
+    });
+  }
+}

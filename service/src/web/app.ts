@@ -1,0 +1,73 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Config } from '../config.ts';
+import type { Flags } from '../flags/flags.ts';
+import type { MailCatcher } from '../mail/catcher.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Queues } from '../queue/queues.ts';
+import type { RecipientStore } from '../recipients/store.ts';
+import type { BulkSender } from '../runs/bulk-send.ts';
+import type { RunStore } from '../runs/store.ts';
+import type { Kysely } from 'kysely';
+import type { Tables } from '../db/schema.ts';
+import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
+import { httpMetrics } from './http-metrics.ts';
+import { site } from './site.ts';
+import { queuesBoard } from './routes/queues-board.ts';
+import { faults } from './faults.ts';
+
+export interface WebDeps {
+  config: Config;
+  logger: FastifyBaseLogger;
+  db: Kysely<Tables>;
+  recipients: RecipientStore;
+  runs: RunStore;
+  bulk: BulkSender;
+  queues: Queues;
+  flags: Flags;
+  metrics: Metrics;
+  readiness: ReadinessCheck;
+  catcher?: MailCatcher;
+}
+
+/** Answers every error as JSON on the API and as a page elsewhere, never with a stack trace. */
+function errorStatus(error: FastifyError): number {
+  const status = error.statusCode ?? 500;
+  return status >= 400 && status < 600 ? status : 500;
+}
+
+function baseApp(logger: FastifyBaseLogger): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: logger,
+    // Larger bodies (CSV uploads) are streamed by their own routes.
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = errorStatus(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const message = status >= 500 ? 'internal error: see the server log' : error.message;
+    return reply.status(status).send({ error: message, ...(error.code ? { code: error.code } : {}) });
+  });
+  return app;
+}
+
+/** The whole web app: dashboard, JSON API, bull-board, health and metrics. */
+export function buildWebApp(deps: WebDeps): FastifyInstance {
+  const app = baseApp(deps.logger);
+  app.register(httpMetrics, { metrics: deps.metrics });
+  app.register(healthRoutes, { metrics: deps.metrics, readiness: deps.readiness });
+  app.register(async (scope) => {
+    scope.register(faults, deps.config.faults);
+    scope.register(site, deps);
+  });
+  app.register(queuesBoard, { prefix: '/queues', queues: deps.queues, admin: deps.config.admin });
+  return app;
+}
+
+/** What a worker pod serves on PORT: probes and metrics only. */
+export function buildHealthApp(deps: { logger: FastifyBaseLogger; metrics: Metrics; readiness: ReadinessCheck }): FastifyInstance {
+  const app = baseApp(deps.logger);
+  app.register(httpMetrics, { metrics: deps.metrics });
+  app.register(healthRoutes, { metrics: deps.metrics, readiness: deps.readiness });
+  return app;
+}

@@ -1,0 +1,211 @@
+// UI text in English and Japanese. The locale comes from the `lang` cookie
+// (set by the switch in the header), else from Accept-Language.
+
+export const LOCALES = ['en', 'ja'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+const en = {
+  title: 'Mail Worker',
+  tagline: 'Bulk test mails through BullMQ queues',
+  servedBy: 'Served by pod {pod}, version {version}',
+  language: 'Language',
+  recipients: 'Recipients',
+  recipientsCount: '{count} stored',
+  name: 'Name',
+  email: 'Email',
+  add: 'Add recipient',
+  importCsv: 'Import CSV',
+  csvFile: 'CSV file (header row with name and email)',
+  upload: 'Import',
+  uploading: 'Uploading… {percent}%',
+  processing: 'Storing rows…',
+  search: 'Search',
+  searchPlaceholder: 'name or email',
+  created: 'Added',
+  actions: 'Actions',
+  delete: 'Delete',
+  deleteLabel: 'Delete {email}',
+  noRecipients: 'No recipients yet. Add one, or import a CSV file.',
+  previous: 'Previous',
+  next: 'Next',
+  pageOf: 'Page {page} of {pages}',
+  bulkSend: 'Bulk send',
+  bulkSendHelp: 'Sends test mails to randomly chosen recipients through the queue.',
+  customCount: 'Custom count',
+  failureRate: 'Simulated failure rate (0 to 1)',
+  send: 'Send {count}',
+  sendCustom: 'Send',
+  bulkSendOff: 'Bulk sending is switched off by the feature flag bulk_send_feature.',
+  runs: 'Send runs',
+  noRuns: 'No send runs yet.',
+  run: 'Run #{id}',
+  status: 'Status',
+  progress: 'Progress',
+  sent: 'Sent',
+  failed: 'Failed',
+  total: 'Total',
+  enqueued: 'Enqueued',
+  queue: 'Queue',
+  createdAt: 'Started',
+  finishedAt: 'Finished',
+  resume: 'Resume enqueue',
+  details: 'Details',
+  failures: 'Failures',
+  noFailures: 'No failed deliveries.',
+  attempts: 'Attempts',
+  reason: 'Reason',
+  'status.queued': 'queued',
+  'status.sending': 'sending',
+  'status.completed': 'completed',
+  'status.completed_with_failures': 'completed with failures',
+  links: 'Tools',
+  queuesLink: 'Queues (bull-board)',
+  mailLink: 'Mail catcher',
+  unleashLink: 'Unleash',
+  flags: 'Feature flags',
+  flagBulkSend: 'bulk_send_feature',
+  flagStrategy: 'send_strategy',
+  on: 'on',
+  off: 'off',
+  source: 'source: {source}',
+  flagsWarning: 'Flags: {warning}',
+  notice: 'Notice',
+  'notice.added': 'Recipient added.',
+  'notice.deleted': 'Recipient deleted.',
+  'notice.started': 'Send run #{id} started.',
+  'notice.resumed': 'Send run #{id} resumed.',
+  'notice.cleared': 'Mail catcher cleared.',
+  imported: 'Imported {imported}, skipped {duplicates} duplicates, {invalid} invalid rows.',
+  invalidRows: 'Invalid rows',
+  line: 'Line',
+  error: 'Something went wrong',
+  back: 'Back to the dashboard',
+  caughtMail: 'Caught mail',
+  received: '{count} received (the newest {kept} kept)',
+  clear: 'Clear all',
+  noMail: 'No mail caught yet.',
+  subject: 'Subject',
+  to: 'To',
+  from: 'From',
+  receivedAt: 'Received',
+  notFound: 'Not found',
+};
+
+type Key = keyof typeof en;
+
+const ja: Record<Key, string> = {
+  title: 'メールワーカー',
+  tagline: 'BullMQ キュー経由でテストメールを一斉送信',
+  servedBy: 'ポッド {pod}・バージョン {version} が応答',
+  language: '言語',
+  recipients: '宛先',
+  recipientsCount: '{count} 件',
+  name: '名前',
+  email: 'メールアドレス',
+  add: '宛先を追加',
+  importCsv: 'CSV インポート',
+  csvFile: 'CSV ファイル（name と email のヘッダー行）',
+  upload: 'インポート',
+  uploading: 'アップロード中… {percent}%',
+  processing: '保存中…',
+  search: '検索',
+  searchPlaceholder: '名前またはメールアドレス',
+  created: '追加日時',
+  actions: '操作',
+  delete: '削除',
+  deleteLabel: '{email} を削除',
+  noRecipients: '宛先はまだありません。追加するか CSV をインポートしてください。',
+  previous: '前へ',
+  next: '次へ',
+  pageOf: '{page} / {pages} ページ',
+  bulkSend: '一斉送信',
+  bulkSendHelp: 'ランダムに選んだ宛先へキュー経由でテストメールを送ります。',
+  customCount: '件数を指定',
+  failureRate: '疑似失敗率（0〜1）',
+  send: '{count} 件送信',
+  sendCustom: '送信',
+  bulkSendOff: 'フィーチャーフラグ bulk_send_feature により一斉送信は停止中です。',
+  runs: '送信ラン',
+  noRuns: '送信ランはまだありません。',
+  run: 'ラン #{id}',
+  status: '状態',
+  progress: '進捗',
+  sent: '送信済み',
+  failed: '失敗',
+  total: '合計',
+  enqueued: 'キュー投入済み',
+  queue: 'キュー',
+  createdAt: '開始',
+  finishedAt: '完了',
+  resume: 'キュー投入を再開',
+  details: '詳細',
+  failures: '失敗一覧',
+  noFailures: '失敗した配信はありません。',
+  attempts: '試行回数',
+  reason: '理由',
+  'status.queued': '待機中',
+  'status.sending': '送信中',
+  'status.completed': '完了',
+  'status.completed_with_failures': '完了（失敗あり）',
+  links: 'ツール',
+  queuesLink: 'キュー（bull-board）',
+  mailLink: 'メールキャッチャー',
+  unleashLink: 'Unleash',
+  flags: 'フィーチャーフラグ',
+  flagBulkSend: 'bulk_send_feature',
+  flagStrategy: 'send_strategy',
+  on: 'オン',
+  off: 'オフ',
+  source: '取得元: {source}',
+  flagsWarning: 'フラグ: {warning}',
+  notice: 'お知らせ',
+  'notice.added': '宛先を追加しました。',
+  'notice.deleted': '宛先を削除しました。',
+  'notice.started': '送信ラン #{id} を開始しました。',
+  'notice.resumed': '送信ラン #{id} を再開しました。',
+  'notice.cleared': 'メールキャッチャーを空にしました。',
+  imported: '{imported} 件を取り込み、重複 {duplicates} 件と不正な行 {invalid} 件をスキップしました。',
+  invalidRows: '不正な行',
+  line: '行',
+  error: 'エラーが発生しました',
+  back: 'ダッシュボードへ戻る',
+  caughtMail: '受信メール',
+  received: '{count} 件受信（新しい {kept} 件を保持）',
+  clear: 'すべて削除',
+  noMail: 'まだメールはありません。',
+  subject: '件名',
+  to: '宛先',
+  from: '差出人',
+  receivedAt: '受信日時',
+  notFound: '見つかりません',
+};
+
+const dictionaries: Record<Locale, Record<Key, string>> = { en, ja };
+
+export type Translate = (key: string, values?: Record<string, string | number>) => string;
+
+export function translator(locale: Locale): Translate {
+  const dictionary = dictionaries[locale];
+  return (key, values = {}) => {
+    const text = (dictionary as Record<string, string>)[key] ?? (en as Record<string, string>)[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (_, name: string) => String(values[name] ?? `{${name}}`));
+  };
+}
+
+export function isLocale(value: unknown): value is Locale {
+  return (LOCALES as readonly unknown[]).includes(value);
+}
+
+/** The cookie's choice, else the first supported language of Accept-Language. */
+export function pickLocale(cookie: string | undefined, acceptLanguage: string | undefined): Locale {
+  if (isLocale(cookie)) return cookie;
+  const wanted = (acceptLanguage ?? '')
+    .split(',')
+    .map((part) => {
+      const [tag = '', q = 'q=1'] = part.trim().split(';');
+      return { lang: tag.trim().slice(0, 2).toLowerCase(), q: Number(q.replace(/^q=/, '')) || 0 };
+    })
+    .filter((entry) => entry.q > 0)
+    .sort((a, b) => b.q - a.q);
+  return wanted.map((entry) => entry.lang).find(isLocale) ?? 'en';
+}

@@ -1,0 +1,143 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { WebDeps } from '../app.ts';
+import { isLocale } from '../i18n.ts';
+import { ImportError, type ImportResult } from '../../recipients/csv-import.ts';
+import { checkRecipient } from '../../recipients/validation.ts';
+import { checkRunRequest } from '../../runs/bulk-send.ts';
+import { RunError } from '../../runs/store.ts';
+import { csvUpload, intParam, runImport } from './recipients-api.ts';
+import { FAILURES_SHOWN, RUNS_PAGE } from './runs-api.ts';
+
+export const RECIPIENTS_PAGE = 20;
+const SEND_SIZES = [1000, 5000, 10000];
+const NOTICES = new Set(['added', 'deleted', 'started', 'resumed', 'cleared']);
+
+interface DashboardState {
+  status?: number;
+  formErrors?: Record<string, string>;
+  form?: { name?: string; email?: string; count?: string; failureRate?: string };
+  importResult?: ImportResult;
+  error?: string;
+}
+
+/** Renders a page with what every page needs: translations, version, pod, links and a CSRF token. */
+export function renderPage(deps: WebDeps, request: FastifyRequest, reply: FastifyReply, template: string, data: object, status = 200) {
+  const flags = deps.flags.evaluate();
+  const query = request.query as Record<string, unknown>;
+  const notice = typeof query.notice === 'string' && NOTICES.has(query.notice) ? query.notice : undefined;
+  return reply.status(status).viewAsync(template, {
+    t: request.t,
+    locale: request.locale,
+    version: deps.config.appVersion,
+    pod: deps.config.podName,
+    csrf: reply.generateCsrf(),
+    flags,
+    links: {
+      queues: '/queues',
+      mail: deps.catcher !== undefined ? '/mail' : deps.config.mailCatcherUrl,
+      unleash: deps.config.unleashUiUrl,
+    },
+    notice: notice && request.t(`notice.${notice}`, { id: String(query.id ?? '') }),
+    ...data,
+  });
+}
+
+export const pages: FastifyPluginAsync<WebDeps> = async (app, deps) => {
+  // preHandler, not onRequest: the token is read from the parsed form body.
+  const protect = { preHandler: app.csrfProtection };
+
+  async function dashboard(request: FastifyRequest, reply: FastifyReply, state: DashboardState = {}) {
+    const query = request.query as Record<string, unknown>;
+    const page = intParam(query, 'page', 1, 1, 1_000_000);
+    const q = typeof query.q === 'string' ? query.q.trim().slice(0, 200) : '';
+    const [recipients, runs] = await Promise.all([
+      deps.recipients.list({ limit: RECIPIENTS_PAGE, offset: (page - 1) * RECIPIENTS_PAGE, ...(q ? { q } : {}) }),
+      deps.runs.list(RUNS_PAGE),
+    ]);
+    return renderPage(
+      deps,
+      request,
+      reply,
+      'dashboard',
+      {
+        recipients,
+        runs,
+        page,
+        pages: Math.max(1, Math.ceil(recipients.total / RECIPIENTS_PAGE)),
+        q,
+        sizes: SEND_SIZES,
+        form: {},
+        formErrors: {},
+        ...state,
+      },
+      state.status,
+    );
+  }
+
+  app.get('/', (request, reply) => dashboard(request, reply));
+
+  app.get('/lang/:locale', async (request, reply) => {
+    const { locale } = request.params as { locale: string };
+    if (isLocale(locale)) reply.setCookie('lang', locale, { path: '/', sameSite: 'lax', maxAge: 365 * 24 * 3600 });
+    return reply.redirect('/', 303);
+  });
+
+  app.post('/recipients', protect, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const checked = checkRecipient(body);
+    const form = { name: String(body.name ?? ''), email: String(body.email ?? '') };
+    if (!checked.ok) return dashboard(request, reply, { status: 400, formErrors: checked.problems, form });
+    if ((await deps.recipients.add(checked.value)) === undefined) {
+      return dashboard(request, reply, {
+        status: 409,
+        formErrors: { email: `a recipient with email ${checked.value.email} already exists` },
+        form,
+      });
+    }
+    return reply.redirect('/?notice=added', 303);
+  });
+
+  app.post('/recipients/:id/delete', protect, async (request, reply) => {
+    const id = intParam(request.params as Record<string, unknown>, 'id', 0, 1, Number.MAX_SAFE_INTEGER);
+    await deps.recipients.delete(id);
+    return reply.redirect('/?notice=deleted', 303);
+  });
+
+  // Multipart bodies are read by the handler, so the token travels in the query string.
+  app.post('/recipients/import', protect, async (request, reply) => {
+    try {
+      const importResult = await runImport(deps, await csvUpload(request));
+      return dashboard(request, reply, { importResult });
+    } catch (error) {
+      if (!(error instanceof ImportError)) throw error;
+      return dashboard(request, reply, { status: error.statusCode, error: error.message });
+    }
+  });
+
+  app.post('/runs', protect, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    try {
+      const run = await deps.bulk.start(checkRunRequest(body));
+      return reply.redirect(`/runs/${run.id}?notice=started&id=${run.id}`, 303);
+    } catch (error) {
+      if (!(error instanceof RunError)) throw error;
+      const form = { count: String(body.count ?? ''), failureRate: String(body.failureRate ?? '') };
+      return dashboard(request, reply, { status: error.statusCode, formErrors: { count: error.message }, form });
+    }
+  });
+
+  app.get('/runs/:id', async (request, reply) => {
+    const id = intParam(request.params as Record<string, unknown>, 'id', 0, 1, Number.MAX_SAFE_INTEGER);
+    const run = await deps.runs.get(id);
+    if (run === undefined) return renderPage(deps, request, reply, 'error', { message: request.t('notFound') }, 404);
+    return renderPage(deps, request, reply, 'run', { run, failures: await deps.runs.failures(id, FAILURES_SHOWN) });
+  });
+
+  app.post('/runs/:id/resume', protect, async (request, reply) => {
+    const id = intParam(request.params as Record<string, unknown>, 'id', 0, 1, Number.MAX_SAFE_INTEGER);
+    const run = await deps.runs.get(id);
+    if (run === undefined) return renderPage(deps, request, reply, 'error', { message: request.t('notFound') }, 404);
+    await deps.bulk.enqueue(run);
+    return reply.redirect(`/runs/${id}?notice=resumed&id=${id}`, 303);
+  });
+};

@@ -1,0 +1,88 @@
+import { fileURLToPath } from 'node:url';
+import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import multipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import view from '@fastify/view';
+import { Eta } from 'eta';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { WebDeps } from './app.ts';
+import { type Locale, pickLocale, type Translate, translator } from './i18n.ts';
+import { recipientsApi } from './routes/recipients-api.ts';
+import { runsApi } from './routes/runs-api.ts';
+import { pages } from './routes/pages.ts';
+import { mailCatcherPages } from './routes/mail-catcher.ts';
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+// Resolved from this file, so the same paths work from service/src and service/dist.
+const VIEWS = here('../../views');
+const PUBLIC = here('../../public');
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    locale: Locale;
+    t: Translate;
+  }
+}
+
+/**
+ * Refuses state-changing requests that a browser sent from another site
+ * (Fetch Metadata, with Origin as the fallback for older browsers). This
+ * covers the JSON API, which tools like curl call without a CSRF token;
+ * the HTML forms carry a token as well.
+ */
+async function sameOriginOnly(request: FastifyRequest, reply: FastifyReply) {
+  if (['GET', 'HEAD', 'OPTIONS'].includes(request.method)) return;
+  const site = request.headers['sec-fetch-site'];
+  const origin = request.headers.origin;
+  const crossSite =
+    site !== undefined ? site === 'cross-site' : origin !== undefined && origin !== 'null' && new URL(origin).host !== request.host;
+  if (crossSite || origin === 'null') {
+    return reply.status(403).send({ error: 'cross-site request refused' });
+  }
+}
+
+/** The learner-facing part: dashboard pages, the JSON API and the embedded mail catcher. */
+export const site: FastifyPluginAsync<WebDeps> = async (app, deps) => {
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        'script-src': ["'self'"],
+        'style-src': ["'self'"],
+        'style-src-attr': ["'unsafe-inline'"],
+        'img-src': ["'self'", 'data:'],
+        'form-action': ["'self'"],
+      },
+    },
+  });
+  await app.register(cookie);
+  await app.register(csrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieOpts: { path: '/', sameSite: 'strict', httpOnly: true, signed: false },
+    getToken: (request) => {
+      const body = request.body as Record<string, unknown> | undefined;
+      const query = request.query as Record<string, unknown>;
+      const token = body?._csrf ?? query._csrf ?? request.headers['x-csrf-token'];
+      return typeof token === 'string' ? token : undefined;
+    },
+  });
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(multipart, { limits: { fileSize: deps.config.import.maxBytes, files: 1, fields: 5 } });
+  await app.register(view, { engine: { eta: new Eta({ views: VIEWS, cache: true }) }, templates: VIEWS });
+  await app.register(fastifyStatic, { root: PUBLIC, prefix: '/assets/', maxAge: '1h' });
+
+  app.decorateRequest('locale', 'en');
+  app.decorateRequest('t', null as unknown as Translate);
+  app.addHook('onRequest', async (request) => {
+    request.locale = pickLocale(request.cookies.lang, request.headers['accept-language']);
+    request.t = translator(request.locale);
+  });
+  app.addHook('onRequest', sameOriginOnly);
+
+  await app.register(recipientsApi, deps);
+  await app.register(runsApi, deps);
+  await app.register(pages, deps);
+  if (deps.catcher !== undefined) await app.register(mailCatcherPages, { ...deps, catcher: deps.catcher });
+};

@@ -1,0 +1,102 @@
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { MailTransport } from '../mail/transport.ts';
+import { isPermanentSmtpError } from '../mail/transport.ts';
+import { buildMessage } from '../mail/message.ts';
+import type { Metrics } from '../metrics.ts';
+import type { MailJob } from '../queue/queues.ts';
+import type { RunStore } from '../runs/store.ts';
+
+export class SimulatedFailure extends Error {
+  constructor(rate: number) {
+    super(`simulated failure (the run's failure rate is ${Math.round(rate * 100)}%)`);
+    this.name = 'SimulatedFailure';
+  }
+}
+
+/** Validates a job's payload: a malformed one must fail clearly, not crash the worker. */
+export function checkMailJob(name: string, data: unknown): MailJob {
+  if (name !== 'send') throw new UnrecoverableError(`unknown job name ${JSON.stringify(name)}: this worker only handles "send"`);
+  const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  const problems: string[] = [];
+  const positiveInt = (key: string) => {
+    if (!Number.isSafeInteger(d[key]) || (d[key] as number) < 1) problems.push(`${key} must be a positive whole number`);
+  };
+  positiveInt('runId');
+  positiveInt('recipientId');
+  if (typeof d.email !== 'string' || d.email === '') problems.push('email must be a non-empty string');
+  if (typeof d.name !== 'string') problems.push('name must be a string');
+  if (typeof d.failureRate !== 'number' || !(d.failureRate >= 0 && d.failureRate <= 1))
+    problems.push('failureRate must be a number from 0 to 1');
+  if (problems.length > 0) throw new UnrecoverableError(`malformed job payload: ${problems.join('; ')}`);
+  return d as unknown as MailJob;
+}
+
+export interface ProcessorDeps {
+  runs: RunStore;
+  transport: MailTransport;
+  mailFrom: string;
+  metrics: Metrics;
+  /** Injectable so tests can decide which attempts fail; Math.random in production. */
+  random?: () => number;
+}
+
+export type ProcessResult = 'sent' | 'already-recorded';
+
+/**
+ * Handles one attempt of one delivery. The outcome is written here, not in a
+ * 'failed' event handler, so it lands before BullMQ moves the job on: if the
+ * process dies in between, the stalled job comes back, finds its outcome and
+ * stops, and nothing is counted twice.
+ */
+export function createProcessor(deps: ProcessorDeps) {
+  const random = deps.random ?? Math.random;
+  return async function process(job: Job<unknown>): Promise<ProcessResult> {
+    const mail = checkMailJob(job.name, job.data);
+    const queue = job.queueName;
+    const attempt = job.attemptsMade + 1;
+    const attempts = job.opts.attempts ?? 1;
+
+    const recorded = await deps.runs.outcomeOf(mail.runId, mail.recipientId);
+    if (recorded === undefined) {
+      throw new UnrecoverableError(`run ${mail.runId} has no delivery for recipient ${mail.recipientId} (was the run deleted?)`);
+    }
+    if (recorded !== null) {
+      await job.log(`attempt ${attempt}: outcome already recorded (${recorded}); not sending again`);
+      return 'already-recorded';
+    }
+
+    try {
+      if (random() < mail.failureRate) throw new SimulatedFailure(mail.failureRate);
+      const started = performance.now();
+      await deps.transport.sendMail({
+        from: deps.mailFrom,
+        to: { name: mail.name, address: mail.email },
+        ...buildMessage(mail, new Date()),
+      });
+      deps.metrics.sendDuration.observe({ queue }, (performance.now() - started) / 1000);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const permanent = error instanceof UnrecoverableError || isPermanentSmtpError(error);
+      const last = permanent || attempt >= attempts;
+      await job.log(`attempt ${attempt}/${attempts} failed: ${reason}${last ? ' (final)' : ' (will retry)'}`);
+      if (!last) {
+        deps.metrics.deliveries.inc({ queue, outcome: 'retried' });
+        throw error;
+      }
+      await deps.runs.recordOutcome({
+        runId: mail.runId,
+        recipientId: mail.recipientId,
+        outcome: 'failed',
+        attempts: attempt,
+        error: reason,
+      });
+      deps.metrics.deliveries.inc({ queue, outcome: 'failed' });
+      throw permanent ? new UnrecoverableError(reason) : error;
+    }
+
+    await deps.runs.recordOutcome({ runId: mail.runId, recipientId: mail.recipientId, outcome: 'sent', attempts: attempt });
+    deps.metrics.deliveries.inc({ queue, outcome: 'sent' });
+    await job.log(`attempt ${attempt}/${attempts}: sent to ${mail.email}`);
+    return 'sent';
+  };
+}

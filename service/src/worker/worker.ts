@@ -1,0 +1,83 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUE_NAMES, QUEUE_PREFIX, redisConnection } from '../queue/queues.ts';
+import { createProcessor, type ProcessorDeps } from './processor.ts';
+
+export interface MailWorkersOptions {
+  redisUrl: string;
+  concurrency: number;
+  /** Mails per second across all workers of a queue; undefined for no limit. */
+  rateLimit?: number;
+  shutdownGraceMs: number;
+  log: { info(msg: string): void; warn(msg: string): void; error(obj: unknown, msg: string): void };
+}
+
+/** BullMQ's limiter counts jobs per window; a fractional rate widens the window. */
+function limiter(rate: number | undefined) {
+  if (rate === undefined) return undefined;
+  return rate >= 1 ? { max: Math.round(rate), duration: 1000 } : { max: 1, duration: Math.round(1000 / rate) };
+}
+
+/**
+ * One BullMQ worker per queue, each with the full concurrency, so the
+ * priority lane keeps capacity of its own however long the default queue is.
+ */
+export class MailWorkers {
+  readonly #workers: Worker[];
+  readonly #connections: Redis[];
+  readonly #options: MailWorkersOptions;
+
+  constructor(deps: ProcessorDeps, options: MailWorkersOptions) {
+    this.#options = options;
+    const processor = createProcessor(deps);
+    this.#connections = QUEUE_NAMES.map(() => redisConnection(options.redisUrl, 'worker'));
+    const rate = limiter(options.rateLimit);
+    this.#workers = QUEUE_NAMES.map((name, i) => {
+      const worker = new Worker(name, processor, {
+        connection: this.#connections[i] as Redis,
+        prefix: QUEUE_PREFIX,
+        concurrency: options.concurrency,
+        ...(rate ? { limiter: rate } : {}),
+        autorun: false,
+      });
+      // A worker emits 'error' for connection trouble it recovers from by
+      // itself; without a listener Node would treat it as fatal.
+      worker.on('error', (error) => options.log.error({ err: error, queue: name }, 'worker error'));
+      return worker;
+    });
+  }
+
+  start(): void {
+    for (const worker of this.#workers) {
+      void worker.run().catch((error: unknown) => this.#options.log.error({ err: error }, 'worker stopped'));
+    }
+  }
+
+  /** True while every worker's connection to Redis is up. */
+  async isReady(): Promise<boolean> {
+    const answers = await Promise.all(
+      this.#connections.map((c) =>
+        c.ping().then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    return answers.every(Boolean);
+  }
+
+  /**
+   * Stops taking jobs and lets the active ones finish within the grace period.
+   * Jobs still running after it are left to BullMQ's stalled-job check: the
+   * next worker picks them up again (their outcome guard prevents a double count).
+   */
+  async close(): Promise<void> {
+    const graceful = Promise.all(this.#workers.map((w) => w.close())).then(() => true);
+    const timedOut = new Promise<false>((resolve) => setTimeout(resolve, this.#options.shutdownGraceMs, false).unref());
+    if (!(await Promise.race([graceful, timedOut]))) {
+      this.#options.log.warn(`jobs still active after ${this.#options.shutdownGraceMs} ms; leaving them to the stalled-job check`);
+      await Promise.all(this.#workers.map((w) => w.close(true)));
+    }
+    await Promise.all(this.#connections.map((c) => c.quit().catch(() => c.disconnect())));
+  }
+}
