@@ -10,7 +10,8 @@ import { DEFAULT_FLAGS, FLAG_BULK_SEND, FLAG_SEND_STRATEGY, type Flags, type Fla
  */
 export class FileFlags implements Flags {
   readonly #path: string;
-  #mtimeMs = -1;
+  /** mtime and size of the file last read: a change of either means re-read. */
+  #version = '';
   #current: FlagsSnapshot = DEFAULT_FLAGS;
 
   constructor(path: string) {
@@ -18,16 +19,17 @@ export class FileFlags implements Flags {
   }
 
   evaluate(): FlagsSnapshot {
-    let mtimeMs: number;
+    let version: string;
     try {
-      mtimeMs = statSync(this.#path).mtimeMs;
+      const stat = statSync(this.#path);
+      version = `${stat.mtimeMs}:${stat.size}`;
     } catch {
-      this.#mtimeMs = -1;
+      this.#version = '';
       this.#current = DEFAULT_FLAGS;
       return this.#current;
     }
-    if (mtimeMs !== this.#mtimeMs) {
-      this.#mtimeMs = mtimeMs;
+    if (version !== this.#version) {
+      this.#version = version;
       this.#current = this.#read();
     }
     return this.#current;

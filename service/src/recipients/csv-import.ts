@@ -1,9 +1,10 @@
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import type { Kysely } from 'kysely';
 import type { NewRecipientRow, Tables } from '../db/schema.ts';
@@ -29,8 +30,8 @@ export interface ImportResult {
 
 /** Why a whole import was refused; nothing of it was stored. */
 export class ImportError extends Error {
-  readonly statusCode: 400 | 413;
-  constructor(statusCode: 400 | 413, message: string) {
+  readonly statusCode: 400 | 413 | 415;
+  constructor(statusCode: 400 | 413 | 415, message: string) {
     super(message);
     this.name = 'ImportError';
     this.statusCode = statusCode;
@@ -52,22 +53,34 @@ export async function importRecipientsCsv(db: Kysely<Tables>, source: Readable, 
   const folder = await mkdtemp(join(tmpdir(), 'mail-worker-import-'));
   try {
     const file = join(folder, 'upload.csv');
-    await pipeline(source, byteLimit(limits.maxBytes), createWriteStream(file));
+    await spool(source, file, limits.maxBytes);
     return await db.transaction().execute((trx) => storeRows(trx, createReadStream(file), limits));
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
 }
 
-function byteLimit(maxBytes: number): Transform {
+/**
+ * Copies the upload to `file`. Over the limit, the rest of the upload is
+ * read and discarded rather than the stream destroyed: destroying a request
+ * body resets the connection, and the client would never see the 413.
+ */
+async function spool(source: Readable, file: string, maxBytes: number): Promise<void> {
+  const out = createWriteStream(file);
   let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
+  try {
+    for await (const chunk of source.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       seen += chunk.length;
-      if (seen > maxBytes) done(new ImportError(413, `file is larger than the import limit of ${maxBytes} bytes`));
-      else done(null, chunk);
-    },
-  });
+      if (seen > maxBytes) {
+        source.resume();
+        throw new ImportError(413, `file is larger than the import limit of ${maxBytes} bytes`);
+      }
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+  } finally {
+    out.end();
+    await finished(out);
+  }
 }
 
 /** Decodes UTF-8 strictly (a byte-order mark is dropped) and refuses binary input. */

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { RecipientRow, Tables } from '../db/schema.ts';
 import { emailKey, type RecipientInput } from './validation.ts';
 
@@ -61,9 +61,8 @@ export class RecipientStore {
     let query = this.#db.selectFrom('recipients');
     if (options.q) {
       const pattern = containsPattern(options.q);
-      query = query.where((eb) =>
-        eb.or([eb(eb.fn('lower', ['name']), 'like', eb.val(pattern)).$castTo<boolean>(), eb('email_key', 'like', pattern)]),
-      );
+      // ESCAPE spelled out: SQLite has no default escape character for LIKE.
+      query = query.where(sql<boolean>`(lower(name) like ${pattern} escape '\\' or email_key like ${pattern} escape '\\')`);
     }
     const [items, total] = await Promise.all([
       query.select(['id', 'name', 'email', 'created_at']).orderBy('id', 'desc').limit(options.limit).offset(options.offset).execute(),

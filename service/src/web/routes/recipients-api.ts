@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { WebDeps } from '../app.ts';
 import { ImportError, importRecipientsCsv, type ImportResult } from '../../recipients/csv-import.ts';
 import { MAX_PAGE_SIZE } from '../../recipients/store.ts';
@@ -39,8 +39,10 @@ export async function csvUpload(request: FastifyRequest): Promise<Readable> {
     }
     throw new ImportError(400, 'no file: send the CSV as the multipart field "file"');
   }
-  if (request.body === undefined || request.body === null) throw new ImportError(400, 'no file: send the CSV as a text/csv body');
-  return request.body as Readable;
+  if (!(request.body instanceof Readable)) {
+    throw new ImportError(415, 'send the CSV as a text/csv body or as the multipart field "file"');
+  }
+  return request.body;
 }
 
 export function runImport(deps: WebDeps, upload: Readable): Promise<ImportResult> {

@@ -1,0 +1,174 @@
+import t from 'tap';
+import { startApp } from './helpers/app.ts';
+import { startRedis } from './helpers/servers.ts';
+
+t.test('recipients API', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const service = await startApp(t, 'web', { REDIS_URL: redis.url, IMPORT_MAX_BYTES: String(64 * 1024), IMPORT_MAX_ROWS: '500' });
+  const app = service.app!;
+  const post = (payload: unknown) => app.inject({ method: 'POST', url: '/api/recipients', payload: payload as object });
+  const list = async (query = '') => (await app.inject({ method: 'GET', url: `/api/recipients${query}` })).json();
+
+  await t.test('add, list, duplicate, delete', async (t) => {
+    const created = await post({ name: 'Ann', email: 'ann@api.test' });
+    t.equal(created.statusCode, 201);
+    const ann = created.json();
+    t.match(ann, { id: Number, name: 'Ann', email: 'ann@api.test', createdAt: String });
+
+    const duplicate = await post({ name: 'Ann 2', email: 'ANN@api.test' });
+    t.equal(duplicate.statusCode, 409);
+    t.match(duplicate.json(), { error: /already exists/ });
+
+    t.match(await list(), { total: 1, items: [{ id: ann.id, email: 'ann@api.test' }] });
+    t.equal((await app.inject({ method: 'DELETE', url: `/api/recipients/${ann.id}` })).statusCode, 204);
+    t.equal((await app.inject({ method: 'DELETE', url: `/api/recipients/${ann.id}` })).statusCode, 404);
+    t.equal((await list()).total, 0);
+  });
+
+  await t.test('pagination and search through the API', async (t) => {
+    for (let i = 0; i < 30; i++) t.equal((await post({ name: `Page ${i}`, email: `page${i}@api.test` })).statusCode, 201);
+    const page = await list('?limit=10&offset=25');
+    t.equal(page.total, 30);
+    t.equal(page.items.length, 5);
+    t.equal((await list('?q=page1')).total, 11, 'page1 and page10..19');
+  });
+
+  await t.test('bad input: a 4xx naming the problem, nothing stored', async (t) => {
+    const before = (await list()).total;
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['missing fields', {}, /name is required; email is required/],
+      ['wrong types', { name: 42, email: ['a@b.test'] }, /name must be a string; email must be a string/],
+      ['empty strings', { name: '  ', email: '' }, /name is empty; email is empty/],
+      ['a huge name', { name: 'x'.repeat(10_000), email: 'huge@api.test' }, /longer than 200/],
+      ['CRLF in a name', { name: 'Eve\r\nBcc: x@y.test', email: 'eve@api.test' }, /line break/],
+      ['an invalid email', { name: 'Bad', email: 'bad@' }, /not a valid email/],
+      ['unicode email', { name: 'Uni', email: 'ユーザー@例え.jp' }, /not a valid email/],
+      ['an array body', [], /expected a JSON object/],
+    ];
+    for (const [what, body, message] of cases) {
+      const response = await post(body);
+      t.equal(response.statusCode, 400, what);
+      t.match(response.json(), { error: message, details: Object }, what);
+    }
+    const broken = await app.inject({
+      method: 'POST',
+      url: '/api/recipients',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name": ',
+    });
+    t.equal(broken.statusCode, 400, 'malformed JSON');
+    t.match(broken.json(), { error: /JSON/i });
+    const tooBig = await app.inject({
+      method: 'POST',
+      url: '/api/recipients',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024), email: 'big@api.test' }),
+    });
+    t.equal(tooBig.statusCode, 413, 'a body over the limit');
+    for (const query of ['?limit=0', '?limit=1000', '?limit=abc', '?offset=-1', '?offset=1.5']) {
+      const response = await app.inject({ method: 'GET', url: `/api/recipients${query}` });
+      t.equal(response.statusCode, 400, query);
+      t.match(response.json(), { error: /(limit|offset) must be a whole number/ }, query);
+    }
+    t.equal((await app.inject({ method: 'DELETE', url: '/api/recipients/abc' })).statusCode, 400);
+    t.equal((await list()).total, before);
+  });
+
+  await t.test('unicode and HTML in names are stored as given', async (t) => {
+    const response = await post({ name: '山田 <b>太郎</b>', email: 'yamada@api.test' });
+    t.equal(response.statusCode, 201);
+    t.equal(response.json().name, '山田 <b>太郎</b>');
+  });
+
+  await t.test('import as text/csv and as multipart', async (t) => {
+    const csv = 'name,email\nCsv One,one@import.test\nCsv Two,two@import.test\nBroken,broken\n';
+    const plain = await app.inject({
+      method: 'POST',
+      url: '/api/recipients/import',
+      headers: { 'content-type': 'text/csv' },
+      payload: csv,
+    });
+    t.equal(plain.statusCode, 200);
+    t.same(plain.json(), {
+      imported: 2,
+      duplicates: 0,
+      invalid: [{ line: 4, reason: '"broken" is not a valid email address' }],
+      invalidCount: 1,
+    });
+
+    const boundary = 'mwboundary';
+    const body = [
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="file"; filename="r.csv"',
+      'Content-Type: text/csv',
+      '',
+      'email,name\none@import.test,Dup\nthree@import.test,Three',
+      `--${boundary}--`,
+      '',
+    ].join('\r\n');
+    const multipart = await app.inject({
+      method: 'POST',
+      url: '/api/recipients/import',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: body,
+    });
+    t.equal(multipart.statusCode, 200);
+    t.match(multipart.json(), { imported: 1, duplicates: 1 });
+  });
+
+  await t.test('import refusals: 400 and 413, nothing stored', async (t) => {
+    const before = (await list()).total;
+    const bigRows = Array.from({ length: 3000 }, (_, i) => `Big ${i},big${i}@import.test`).join('\n');
+    const tooLarge = await app.inject({
+      method: 'POST',
+      url: '/api/recipients/import',
+      headers: { 'content-type': 'text/csv' },
+      payload: `name,email\n${bigRows}`,
+    });
+    t.equal(tooLarge.statusCode, 413);
+    t.match(tooLarge.json(), { error: /larger than the import limit/ });
+    const manyRows = Array.from({ length: 501 }, (_, i) => `R${i},r${i}@rows.test`).join('\n');
+    const tooMany = await app.inject({
+      method: 'POST',
+      url: '/api/recipients/import',
+      headers: { 'content-type': 'text/csv' },
+      payload: `name,email\n${manyRows}`,
+    });
+    t.equal(tooMany.statusCode, 400);
+    t.match(tooMany.json(), { error: /more than the import limit of 500 rows/ });
+    const noHeader = await app.inject({
+      method: 'POST',
+      url: '/api/recipients/import',
+      headers: { 'content-type': 'text/csv' },
+      payload: 'a@b.test,A\n',
+    });
+    t.equal(noHeader.statusCode, 400);
+    const noFile = await app.inject({
+      method: 'POST',
+      url: '/api/recipients/import',
+      headers: { 'content-type': 'application/json' },
+      payload: '{}',
+    });
+    t.equal(noFile.statusCode, 415, 'JSON is not an accepted import body');
+    t.equal((await list()).total, before);
+  });
+
+  await t.test('cross-site writes are refused', async (t) => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/recipients',
+      headers: { 'sec-fetch-site': 'cross-site' },
+      payload: { name: 'Csrf', email: 'csrf@api.test' },
+    });
+    t.equal(response.statusCode, 403);
+    const fromOrigin = await app.inject({
+      method: 'POST',
+      url: '/api/recipients',
+      headers: { origin: 'https://evil.example' },
+      payload: { name: 'Csrf', email: 'csrf@api.test' },
+    });
+    t.equal(fromOrigin.statusCode, 403);
+    t.equal((await list('?q=csrf')).total, 0);
+  });
+});

@@ -1,0 +1,118 @@
+import t from 'tap';
+import { migrate } from '../src/db/migrations.ts';
+import { RecipientStore } from '../src/recipients/store.ts';
+import { RunError, RunStore } from '../src/runs/store.ts';
+import { onBothDatabases } from './helpers/databases.ts';
+
+t.test('data layer on SQLite and PostgreSQL', (t) =>
+  onBothDatabases(t, async (t, database) => {
+    const recipients = new RecipientStore(database.db);
+    const runs = new RunStore(database.db);
+
+    await t.test('migrations are idempotent', async (t) => {
+      t.same(await migrate(database), [], 'a second migrate applies nothing');
+    });
+
+    await t.test('recipients: add, duplicate by case-insensitive email, delete', async (t) => {
+      const ann = await recipients.add({ name: 'Ann', email: 'Ann@Example.test' });
+      t.ok(ann);
+      t.match(ann, { name: 'Ann', email: 'Ann@Example.test' });
+      t.equal(await recipients.add({ name: 'Other', email: 'ann@example.TEST' }), undefined, 'same address in other case is a duplicate');
+      t.equal(await recipients.count(), 1);
+      t.equal(await recipients.delete(ann!.id), true);
+      t.equal(await recipients.delete(ann!.id), false, 'deleting twice reports not found');
+      t.equal(await recipients.count(), 0);
+    });
+
+    await t.test('recipients: search and pagination, newest first', async (t) => {
+      for (let i = 1; i <= 25; i++) await recipients.add({ name: `Person ${i}`, email: `p${i}@list.test` });
+      await recipients.add({ name: '100%_real', email: 'percent@list.test' });
+      const first = await recipients.list({ limit: 10, offset: 0 });
+      t.equal(first.total, 26);
+      t.equal(first.items.length, 10);
+      t.equal(first.items[0]?.email, 'percent@list.test', 'newest first');
+      const last = await recipients.list({ limit: 10, offset: 20 });
+      t.equal(last.items.length, 6);
+      const found = await recipients.list({ limit: 50, offset: 0, q: 'person 2' });
+      t.same(found.items.map((r) => r.name).sort(), [
+        'Person 2',
+        'Person 20',
+        'Person 21',
+        'Person 22',
+        'Person 23',
+        'Person 24',
+        'Person 25',
+      ]);
+      t.equal(found.total, 7);
+      const literal = await recipients.list({ limit: 50, offset: 0, q: '%_' });
+      t.same(
+        literal.items.map((r) => r.name),
+        ['100%_real'],
+        '% and _ are matched literally',
+      );
+      t.equal((await recipients.list({ limit: 50, offset: 0, q: 'P7@LIST' })).total, 1, 'email search ignores case');
+    });
+
+    await t.test('runs: distinct random recipients, refused when too few', async (t) => {
+      const total = await recipients.count();
+      await t.rejects(runs.create({ count: total + 1, failureRate: 0, queue: 'mail-default' }), RunError);
+      t.equal((await runs.list(10)).length, 0, 'a refused run stores nothing');
+
+      const run = await runs.create({ count: 20, failureRate: 0.25, queue: 'mail-default' });
+      t.match(run, { total: 20, enqueued: 0, sent: 0, failed: 0, status: 'queued', failureRate: 0.25 });
+      const picked = await runs.deliveriesAfter(run.id, 0, 1000);
+      t.equal(picked.length, 20);
+      t.equal(new Set(picked.map((d) => d.recipientId)).size, 20, 'recipients are distinct');
+      t.same(
+        picked.map((d) => d.recipientId),
+        [...picked.map((d) => d.recipientId)].sort((a, b) => a - b),
+        'in recipient order, for the enqueue cursor',
+      );
+    });
+
+    await t.test('runs: outcomes are recorded once and drive counts and status', async (t) => {
+      const run = await runs.create({ count: 3, failureRate: 0, queue: 'mail-priority' });
+      const [a, b, c] = await runs.deliveriesAfter(run.id, 0, 10);
+      t.equal(await runs.recordOutcome({ runId: run.id, recipientId: a!.recipientId, outcome: 'sent', attempts: 1 }), true);
+      t.equal(
+        await runs.recordOutcome({ runId: run.id, recipientId: a!.recipientId, outcome: 'failed', attempts: 2, error: 'late' }),
+        false,
+        'a second outcome for the same pair is ignored',
+      );
+      t.match(await runs.get(run.id), { sent: 1, failed: 0, status: 'sending', finishedAt: null });
+      await runs.recordOutcome({ runId: run.id, recipientId: b!.recipientId, outcome: 'failed', attempts: 4, error: 'boom' });
+      await runs.recordOutcome({ runId: run.id, recipientId: c!.recipientId, outcome: 'sent', attempts: 2 });
+      const done = await runs.get(run.id);
+      t.match(done, { sent: 2, failed: 1, status: 'completed_with_failures' });
+      t.ok(done?.finishedAt, 'finished when sent + failed == total');
+      t.same(
+        (await runs.failures(run.id, 10)).map((f) => [f.recipientId, f.attempts, f.error]),
+        [[b!.recipientId, 4, 'boom']],
+      );
+      t.equal(await runs.outcomeOf(run.id, a!.recipientId), 'sent');
+      t.equal(await runs.outcomeOf(run.id, 999_999), undefined, 'unknown pair');
+    });
+
+    await t.test('runs: concurrent outcome writes count exactly once each', async (t) => {
+      const run = await runs.create({ count: 20, failureRate: 0, queue: 'mail-default' });
+      const deliveries = await runs.deliveriesAfter(run.id, 0, 100);
+      // Every delivery reported three times at once, as re-delivered jobs would.
+      const writes = deliveries.flatMap((d, i) =>
+        [1, 2, 3].map(() =>
+          runs.recordOutcome({ runId: run.id, recipientId: d.recipientId, outcome: i % 4 === 0 ? 'failed' : 'sent', attempts: 1 }),
+        ),
+      );
+      const accepted = (await Promise.all(writes)).filter(Boolean).length;
+      t.equal(accepted, 20);
+      t.match(await runs.get(run.id), { sent: 15, failed: 5, status: 'completed_with_failures' });
+    });
+
+    await t.test('runs: the enqueue cursor only moves from where it was', async (t) => {
+      const run = await runs.create({ count: 4, failureRate: 0, queue: 'mail-default' });
+      await runs.advanceEnqueueCursor(run.id, 0, 10, 2);
+      await runs.advanceEnqueueCursor(run.id, 0, 10, 2); // a concurrent resume lost the race
+      t.equal((await runs.get(run.id))?.enqueued, 2);
+      t.equal(await runs.enqueueCursor(run.id), 10);
+    });
+  }),
+);

@@ -1,0 +1,18 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Config, loadConfig } from '../../src/config.ts';
+
+/** A config for tests: loopback servers, a SQLite file in a fresh folder, quiet logs. */
+export function testConfig(env: Record<string, string | undefined>): Config {
+  const dir = mkdtempSync(join(tmpdir(), 'mw-app-'));
+  return loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: `file:${join(dir, 'test.sqlite')}`,
+    FLAGS_FILE: join(dir, 'flags.json'),
+    LOG_LEVEL: 'silent',
+    SEND_RETRY_DELAY_MS: '10',
+    ...env,
+  });
+}

@@ -1,0 +1,78 @@
+import { SMTPServer } from 'smtp-server';
+import { freePort } from './ports.ts';
+
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  raw: string;
+}
+
+export interface SmtpSink {
+  port: number;
+  mails: ReceivedMail[];
+  /** How many mails each recipient address received. */
+  countsByRecipient(): Map<string, number>;
+  /** Answer 550 (permanent) to these recipients. */
+  rejectPermanently: Set<string>;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/** A real SMTP server (the smtp-server package) that records what it accepts. */
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const port = await freePort();
+  const mails: ReceivedMail[] = [];
+  const rejectPermanently = new Set<string>();
+  let server: SMTPServer | undefined;
+
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      server = new SMTPServer({
+        authOptional: true,
+        disabledCommands: ['STARTTLS'],
+        logger: false,
+        onRcptTo(address, _session, callback) {
+          if (rejectPermanently.has(address.address)) {
+            const error = Object.assign(new Error('mailbox unavailable'), { responseCode: 550 });
+            callback(error);
+          } else callback();
+        },
+        onData(stream, session, callback) {
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            mails.push({
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+              to: session.envelope.rcptTo.map((r) => r.address),
+              raw: Buffer.concat(chunks).toString('utf8'),
+            });
+            callback();
+          });
+        },
+      });
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+
+  await start();
+  return {
+    port,
+    mails,
+    rejectPermanently,
+    countsByRecipient() {
+      const counts = new Map<string, number>();
+      for (const mail of mails) for (const to of mail.to) counts.set(to, (counts.get(to) ?? 0) + 1);
+      return counts;
+    },
+    start,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (!server) return resolve();
+        // close() waits for open connections; the pooled client keeps some open.
+        const s = server;
+        server = undefined;
+        for (const connection of (s as unknown as { connections: Set<{ close(): void }> }).connections ?? []) connection.close();
+        s.close(() => resolve());
+      }),
+  };
+}
