@@ -23,6 +23,7 @@ export interface Config {
   retries: number;
   retryBaseDelayMs: number;
   shutdownGraceMs: number;
+  jobLockMs: number;
   admin?: { user: string; password: string };
   logLevel: LogLevel;
   import: { maxBytes: number; maxRows: number };
@@ -179,6 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     retries: read.integer('SEND_RETRIES', 3, 0, 20),
     retryBaseDelayMs: read.integer('SEND_RETRY_DELAY_MS', 1000, 0, 3_600_000),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 25_000, 0, 3_600_000),
+    jobLockMs: read.integer('JOB_LOCK_MS', 30_000, 1000, 3_600_000),
     admin: adminUser !== undefined && adminPassword !== undefined ? { user: adminUser, password: adminPassword } : undefined,
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     import: {

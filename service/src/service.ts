@@ -103,6 +103,7 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
           concurrency: config.workerConcurrency,
           ...(config.sendRateLimit !== undefined ? { rateLimit: config.sendRateLimit } : {}),
           shutdownGraceMs: config.shutdownGraceMs,
+          lockMs: config.jobLockMs,
           log: {
             info: (msg) => logger.info(msg),
             warn: (msg) => logger.warn(msg),

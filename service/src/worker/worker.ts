@@ -1,7 +1,7 @@
-import { Worker } from 'bullmq';
+import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUE_NAMES, QUEUE_PREFIX, redisConnection } from '../queue/queues.ts';
-import { createProcessor, type ProcessorDeps } from './processor.ts';
+import { checkMailJob, createProcessor, type ProcessorDeps } from './processor.ts';
 
 export interface MailWorkersOptions {
   redisUrl: string;
@@ -9,7 +9,30 @@ export interface MailWorkersOptions {
   /** Mails per second across all workers of a queue; undefined for no limit. */
   rateLimit?: number;
   shutdownGraceMs: number;
+  /**
+   * How long a job's lock lasts without renewal. A killed worker's jobs are
+   * seen as stalled and taken by another worker after about this long.
+   */
+  lockMs: number;
   log: { info(msg: string): void; warn(msg: string): void; error(obj: unknown, msg: string): void };
+}
+
+/**
+ * A job that stalled too often is failed by BullMQ without reaching the
+ * processor, so its outcome is written here; the run still ends with
+ * sent + failed == total. (For every other failure the processor already
+ * wrote the outcome, and this write is a no-op.)
+ */
+async function recordGivenUp(deps: ProcessorDeps, job: Job, error: Error): Promise<void> {
+  if (!/stalled/i.test(error.message)) return;
+  const mail = checkMailJob(job.name, job.data);
+  await deps.runs.recordOutcome({
+    runId: mail.runId,
+    recipientId: mail.recipientId,
+    outcome: 'failed',
+    attempts: job.attemptsMade,
+    error: error.message,
+  });
 }
 
 /** BullMQ's limiter counts jobs per window; a fractional rate widens the window. */
@@ -37,12 +60,20 @@ export class MailWorkers {
         connection: this.#connections[i] as Redis,
         prefix: QUEUE_PREFIX,
         concurrency: options.concurrency,
+        lockDuration: options.lockMs,
+        stalledInterval: options.lockMs,
+        // A job whose worker died is retried this many times before BullMQ gives up on it.
+        maxStalledCount: 3,
         ...(rate ? { limiter: rate } : {}),
         autorun: false,
       });
       // A worker emits 'error' for connection trouble it recovers from by
       // itself; without a listener Node would treat it as fatal.
       worker.on('error', (error) => options.log.error({ err: error, queue: name }, 'worker error'));
+      worker.on('failed', (job, error) => {
+        if (job)
+          void recordGivenUp(deps, job, error).catch((e: unknown) => options.log.error({ err: e }, 'recording a stalled job failed'));
+      });
       return worker;
     });
   }

@@ -1,0 +1,218 @@
+import t from 'tap';
+import type { Test } from 'tap';
+import { Queue } from 'bullmq';
+import { QUEUE_PREFIX } from '../src/queue/queues.ts';
+import type { Run } from '../src/runs/store.ts';
+import { type RunningService } from '../src/service.ts';
+import { startApp } from './helpers/app.ts';
+import { spawnService } from './helpers/process.ts';
+import { waitFor } from './helpers/ports.ts';
+import { type RedisServer, startRedis } from './helpers/servers.ts';
+import { type SmtpSink, startSmtpSink } from './helpers/smtp.ts';
+
+// The delivery invariants, proven with real processes: a web app in this
+// process, workers as separate `mail-worker worker` processes, a real Redis
+// and a real SMTP server.
+
+interface Stack {
+  redis: RedisServer;
+  smtp: SmtpSink;
+  web: RunningService & { config: { databaseUrl: string } };
+  env: Record<string, string>;
+}
+
+async function stack(t: Test, options: { appendonly?: boolean; env?: Record<string, string> } = {}): Promise<Stack> {
+  const redis = await startRedis({ appendonly: options.appendonly ?? false });
+  t.teardown(() => redis.stop());
+  const smtp = await startSmtpSink();
+  t.teardown(() => smtp.stop());
+  const env = {
+    REDIS_URL: redis.url,
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(smtp.port),
+    SEND_RETRY_DELAY_MS: '20',
+    JOB_LOCK_MS: '2000',
+    WORKER_CONCURRENCY: '10',
+    ...options.env,
+  };
+  const web = await startApp(t, 'web', env);
+  return { redis, smtp, web, env: { ...env, DATABASE_URL: web.config.databaseUrl, FLAGS_FILE: web.config.flagsFile } };
+}
+
+async function addRecipients(s: Stack, count: number): Promise<void> {
+  const csv = ['name,email', ...Array.from({ length: count }, (_, i) => `User ${i},user${i}@delivery.test`)].join('\n');
+  const response = await s.web.app!.inject({
+    method: 'POST',
+    url: '/api/recipients/import',
+    headers: { 'content-type': 'text/csv' },
+    payload: csv,
+  });
+  if (response.json().imported !== count) throw new Error(`import failed: ${response.body}`);
+}
+
+async function startRun(s: Stack, count: number, failureRate = 0): Promise<number> {
+  const response = await s.web.app!.inject({ method: 'POST', url: '/api/runs', payload: { count, failureRate } });
+  if (response.statusCode !== 202) throw new Error(`run refused: ${response.body}`);
+  return response.json().id as number;
+}
+
+async function getRun(s: Stack, id: number): Promise<Run & { failures: Array<{ email: string; attempts: number; error: string }> }> {
+  return (await s.web.app!.inject({ method: 'GET', url: `/api/runs/${id}?` })).json();
+}
+
+const finished = (s: Stack, id: number, timeoutMs = 120_000) =>
+  waitFor(
+    `run ${id} to finish`,
+    async () => {
+      const run = await getRun(s, id);
+      return run.finishedAt ? run : undefined;
+    },
+    timeoutMs,
+  );
+
+/** How many extra copies the SMTP server received beyond one per recipient. */
+function duplicates(smtp: SmtpSink): number {
+  let extra = 0;
+  for (const count of smtp.countsByRecipient().values()) extra += count - 1;
+  return extra;
+}
+
+t.test('failureRate 0.3 on 1,000 mails: exact counts, each sent mail once, failures tried 4 times', async (t) => {
+  const s = await stack(t);
+  await addRecipients(s, 1000);
+  const worker = await spawnService(t, 'worker', s.env);
+  const id = await startRun(s, 1000, 0.3);
+  const run = await finished(s, id);
+
+  t.equal(run.sent + run.failed, 1000, 'sent + failed == total');
+  t.ok(run.failed > 0 && run.failed < 60, `some failures after 3 retries (0.3^4 of 1,000 is about 8; got ${run.failed})`);
+  t.equal(run.status, run.failed > 0 ? 'completed_with_failures' : 'completed');
+  t.equal(s.smtp.mails.length, run.sent, 'the SMTP server received exactly the sent mails');
+  t.equal(duplicates(s.smtp), 0, 'no recipient received a mail twice');
+  const failedAddresses = new Set(run.failures.map((f) => f.email));
+  t.ok(
+    run.failures.every((f) => f.attempts === 4 && /simulated failure/.test(f.error)),
+    'every failure was tried 1 + 3 times',
+  );
+  t.ok(
+    [...failedAddresses].every((email) => !s.smtp.countsByRecipient().has(email)),
+    'failed recipients received nothing',
+  );
+
+  const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+  const counter = (outcome: string) =>
+    Number(new RegExp(`mail_deliveries_total\\{queue="mail-default",outcome="${outcome}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+  t.equal(counter('sent'), run.sent, 'metrics count the sent mails');
+  t.equal(counter('failed'), run.failed, 'metrics count final failures only');
+  t.ok(counter('retried') > 200, 'retried attempts are counted apart from failures');
+  t.match(metrics, /bullmq_job_count\{queue="mail-default",state="completed"\}/);
+
+  const jobs = new Queue('mail-default', { connection: s.redis.client(), prefix: QUEUE_PREFIX });
+  const failedJob = (await jobs.getFailed(0, 0))[0];
+  t.ok(failedJob, 'final failures stay visible in the failed list');
+  const { logs } = await jobs.getJobLogs(failedJob!.id!);
+  t.equal(logs.length, 4, 'one job log line per attempt, for bull-board');
+  t.match(logs[3], /attempt 4\/4 failed: simulated failure.*\(final\)/);
+  await jobs.close();
+});
+
+t.test('a permanent SMTP error (5xx) fails at once; a malformed job fails clearly and the worker lives on', async (t) => {
+  const s = await stack(t);
+  await addRecipients(s, 20);
+  s.smtp.rejectPermanently.add('user3@delivery.test');
+  const worker = await spawnService(t, 'worker', s.env);
+
+  const jobs = new Queue('mail-default', { connection: s.redis.client(), prefix: QUEUE_PREFIX });
+  t.teardown(() => jobs.close());
+  const garbage = await jobs.add('send', { runId: 'x', email: 42 } as never);
+  const unknown = await jobs.add('reticulate-splines', {} as never);
+  const state = (id: string) => waitFor(`job ${id} to fail`, async () => ((await jobs.getJobState(id)) === 'failed' ? true : undefined));
+  await state(garbage.id!);
+  await state(unknown.id!);
+  t.match(
+    (await jobs.getJob(garbage.id!))?.failedReason,
+    /malformed job payload: runId must be a positive whole number.*email must be a non-empty string/,
+  );
+  t.match((await jobs.getJob(unknown.id!))?.failedReason, /unknown job name "reticulate-splines"/);
+  t.equal((await jobs.getJob(garbage.id!))?.attemptsMade, 1, 'not retried');
+
+  const id = await startRun(s, 20);
+  const run = await finished(s, id);
+  t.match(run, { sent: 19, failed: 1, status: 'completed_with_failures' });
+  t.match(run.failures, [{ email: 'user3@delivery.test', attempts: 1, error: /550/ }]);
+  t.ok((await fetch(`${worker.url}/readyz`)).ok, 'the worker is still up');
+});
+
+t.test('the SMTP server down for a while mid-run, then back: nothing lost', async (t) => {
+  // Enough retries with backoff to outlast the outage (20 ms doubling: about 5 s in all).
+  const s = await stack(t, { env: { SEND_RETRIES: '8', SEND_RATE_LIMIT: '400' } });
+  await addRecipients(s, 600);
+  await spawnService(t, 'worker', s.env);
+  const id = await startRun(s, 600);
+  await waitFor('some mails to arrive', () => s.smtp.mails.length >= 100);
+  await s.smtp.stop();
+  const during = (await getRun(s, id)).sent;
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await s.smtp.start();
+  const run = await finished(s, id);
+  t.ok(during < 600, `the outage began mid-run (${during} sent before it)`);
+  t.match(run, { sent: 600, failed: 0, status: 'completed' });
+  t.equal(new Set(s.smtp.mails.flatMap((m) => m.to)).size, 600, 'every recipient got the mail');
+  t.equal(duplicates(s.smtp), 0);
+});
+
+t.test('a worker killed with SIGKILL mid-run: a new worker finishes the run with exact counts', async (t) => {
+  const s = await stack(t, { env: { SEND_RATE_LIMIT: '300' } });
+  await addRecipients(s, 1500);
+  const first = await spawnService(t, 'worker', s.env);
+  const id = await startRun(s, 1500);
+  await waitFor('the run to be under way', async () => (await getRun(s, id)).sent >= 300);
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const atKill = (await getRun(s, id)).sent;
+
+  await spawnService(t, 'worker', s.env);
+  const run = await finished(s, id);
+  t.ok(atKill < 1500, `killed mid-run (${atKill} sent before the kill)`);
+  t.match(run, { sent: 1500, failed: 0, status: 'completed' });
+  t.equal(new Set(s.smtp.mails.flatMap((m) => m.to)).size, 1500, 'every recipient got the mail');
+  const extra = duplicates(s.smtp);
+  t.comment(`duplicate mails after SIGKILL: ${extra} (in flight at the kill: at most WORKER_CONCURRENCY = 10)`);
+  t.ok(extra <= 10, 'duplicates at the SMTP server no more than the jobs in flight at the kill');
+});
+
+t.test('SIGTERM mid-run: in-flight jobs finish before the process exits', async (t) => {
+  const s = await stack(t, { env: { SEND_RATE_LIMIT: '200', SHUTDOWN_GRACE_MS: '20000' } });
+  await addRecipients(s, 1000);
+  const worker = await spawnService(t, 'worker', s.env);
+  const id = await startRun(s, 1000);
+  await waitFor('the run to be under way', async () => (await getRun(s, id)).sent >= 100);
+  worker.child.kill('SIGTERM');
+  t.equal(await worker.exited, 0, 'exits cleanly');
+
+  const client = s.redis.client();
+  t.equal(await client.llen(`${QUEUE_PREFIX}:mail-default:active`), 0, 'no job was left active');
+  const run = await getRun(s, id);
+  t.equal(s.smtp.mails.length, run.sent, 'every mail the SMTP server accepted has its outcome recorded');
+  t.ok(run.sent < 1000, `stopped mid-run (${run.sent} sent)`);
+
+  await spawnService(t, 'worker', s.env);
+  t.match(await finished(s, id), { sent: 1000, failed: 0 });
+  t.equal(duplicates(s.smtp), 0, 'a graceful stop sends nothing twice');
+});
+
+t.test('Redis restarted mid-run with persistence on: the worker reconnects and the run finishes', async (t) => {
+  const s = await stack(t, { appendonly: true, env: { SEND_RATE_LIMIT: '300' } });
+  await addRecipients(s, 1000);
+  const worker = await spawnService(t, 'worker', s.env);
+  const id = await startRun(s, 1000);
+  await waitFor('the run to be under way', async () => (await getRun(s, id)).sent >= 150);
+  await s.redis.stop();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await s.redis.start();
+  const run = await finished(s, id);
+  t.match(run, { sent: 1000, failed: 0, status: 'completed' });
+  t.equal(new Set(s.smtp.mails.flatMap((m) => m.to)).size, 1000, 'every recipient got the mail');
+  t.comment(`duplicate mails after the Redis restart: ${duplicates(s.smtp)}`);
+  t.ok((await fetch(`${worker.url}/readyz`)).ok, 'the worker is ready again');
+});
