@@ -43,3 +43,31 @@ ensure_dependencies() {
   (cd "$MAIL_WORKER_ROOT" && npm ci --no-audit --no-fund >&2)
   cp "$MAIL_WORKER_ROOT/package-lock.json" "$stamp"
 }
+
+# ensure_packages "command:debian-package" ...
+# Installs the Debian packages whose command is missing, when this shell may
+# (root, or password-less sudo); otherwise stops and names what to install.
+ensure_packages() {
+  local missing=() spec cmd pkg
+  for spec in "$@"; do
+    cmd="${spec%%:*}"
+    pkg="${spec#*:}"
+    if ! command -v "$cmd" >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/$cmd" >/dev/null; then
+      missing+=("$pkg")
+    fi
+  done
+  ((${#missing[@]} == 0)) && return 0
+  local sudo=()
+  if [[ "$(id -u)" != 0 ]]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      sudo=(sudo)
+    else
+      die "missing: ${missing[*]}. Install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}; macOS: brew install ${missing[*]}) and run this again"
+    fi
+  fi
+  command -v apt-get >/dev/null 2>&1 ||
+    die "missing: ${missing[*]}, and this is not a Debian-like system: install them with your package manager"
+  log "installing ${missing[*]} (apt-get)"
+  "${sudo[@]}" apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
