@@ -7,7 +7,11 @@ import { openDatabase } from '../src/db/database.ts';
 import { MAIN } from './helpers/process.ts';
 
 const cli = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env }, encoding: 'utf8', timeout: 30_000 });
+  spawnSync(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
 
 t.test('usage and unknown modes', async (t) => {
   const help = cli(['--help']);
@@ -37,10 +41,7 @@ t.test('migrate creates the schema and exits; running it again is harmless', asy
   const database = openDatabase(`file:${file}`);
   t.teardown(() => database.close());
   const tables = await database.db.introspection.getTables();
-  t.same(
-    tables.map((table) => table.name).sort(),
-    ['deliveries', 'recipients', 'runs'],
-  );
+  t.same(tables.map((table) => table.name).sort(), ['deliveries', 'recipients', 'runs']);
 });
 
 t.test('an unreachable database fails start-up with a clear message', async (t) => {

@@ -50,7 +50,14 @@ t.test('every bad value is reported at once, naming the variable and what it acc
 });
 
 t.test('credentials and optional parts', async (t) => {
-  const config = loadConfig({ ADMIN_USER: 'a', ADMIN_PASSWORD: 'b', SMTP_USER: 'u', SMTP_PASSWORD: 'p', UNLEASH_URL: 'http://unleash:4242/api', SEND_RATE_LIMIT: '0.5' });
+  const config = loadConfig({
+    ADMIN_USER: 'a',
+    ADMIN_PASSWORD: 'b',
+    SMTP_USER: 'u',
+    SMTP_PASSWORD: 'p',
+    UNLEASH_URL: 'http://unleash:4242/api',
+    SEND_RATE_LIMIT: '0.5',
+  });
   t.same(config.admin, { user: 'a', password: 'b' });
   t.match(config.smtp, { user: 'u', password: 'p' });
   t.match(config.unleash, { url: 'http://unleash:4242/api', refreshIntervalMs: 5000 });

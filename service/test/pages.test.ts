@@ -20,7 +20,12 @@ t.test('HTML pages', async (t) => {
   });
   const app = service.app!;
   const form = (url: string, fields: Record<string, string>, cookie: string) =>
-    app.inject({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded', cookie }, payload: new URLSearchParams(fields).toString() });
+    app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+      payload: new URLSearchParams(fields).toString(),
+    });
 
   await t.test('dashboard: security headers, no secrets, links', async (t) => {
     const page = await app.inject({ method: 'GET', url: '/' });
@@ -88,7 +93,15 @@ t.test('HTML pages', async (t) => {
   await t.test('import through the form, without JavaScript', async (t) => {
     const { token, cookie } = await csrfFrom(service);
     const boundary = 'pagesboundary';
-    const body = [`--${boundary}`, 'Content-Disposition: form-data; name="file"; filename="r.csv"', 'Content-Type: text/csv', '', 'name,email\nForm One,one@form.test\nBad,bad', `--${boundary}--`, ''].join('\r\n');
+    const body = [
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="file"; filename="r.csv"',
+      'Content-Type: text/csv',
+      '',
+      'name,email\nForm One,one@form.test\nBad,bad',
+      `--${boundary}--`,
+      '',
+    ].join('\r\n');
     const response = await app.inject({
       method: 'POST',
       url: `/recipients/import?_csrf=${encodeURIComponent(token)}`,
@@ -133,7 +146,13 @@ t.test('HTML pages', async (t) => {
 
   await t.test('the embedded mail catcher lists, shows and clears caught mail', async (t) => {
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true });
-    await transport.sendMail({ from: 'a@x.test', to: 'b@x.test', subject: 'Hello <catcher>', text: 'plain body', html: '<p>html <script>bad()</script></p>' });
+    await transport.sendMail({
+      from: 'a@x.test',
+      to: 'b@x.test',
+      subject: 'Hello <catcher>',
+      text: 'plain body',
+      html: '<p>html <script>bad()</script></p>',
+    });
     transport.close();
     const list = await app.inject({ method: 'GET', url: '/mail' });
     t.match(list.body, /Hello &lt;catcher&gt;/);
