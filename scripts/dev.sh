@@ -33,7 +33,7 @@ export SMTP_HOST="${SMTP_HOST:-localhost}" SMTP_PORT="${SMTP_PORT:-1025}"
 
 redis_answers() {
   local host="$1" port="$2" reply=""
-  exec 3<>"/dev/tcp/$host/$port" 2>/dev/null || return 1
+  { exec 3<>"/dev/tcp/$host/$port"; } 2>/dev/null || return 1
   printf 'PING\r\n' >&3
   read -r -t 2 reply <&3 || true
   exec 3<&- 3>&-
