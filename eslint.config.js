@@ -27,7 +27,7 @@ export default tseslint.config(
   },
   {
     // A test that asserts on a value it just created may say so with `!`.
-    files: ['service/test/**/*.ts'],
+    files: ['service/test/**/*.ts', 'test/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
 );

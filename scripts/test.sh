@@ -24,6 +24,7 @@ cd "$MAIL_WORKER_ROOT"
 ensure_packages redis-server:redis-server initdb:postgresql shellcheck:shellcheck
 ensure_node
 ensure_dependencies
+ensure_helm
 
 mkdir -p .tap
 log "running the suite with Node $(node --version)"

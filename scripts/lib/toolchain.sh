@@ -71,3 +71,25 @@ ensure_packages() {
   "${sudo[@]}" apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
+
+# Helm, built from source with the machine's Go at pinned versions: Helm 4
+# (what Argo CD 3.5+ bundles) and Helm 3 (older Argo CD, most laptops). The
+# chart tests render with both; HELM4_BIN and HELM3_BIN point at them.
+HELM4_VERSION="v4.3.2"
+HELM3_VERSION="v3.22.0"
+
+ensure_helm() {
+  local major version bin
+  for major in 4 3; do
+    if [[ "$major" == 4 ]]; then version="$HELM4_VERSION"; else version="$HELM3_VERSION"; fi
+    bin="$MAIL_WORKER_ROOT/.tools/helm-$version/helm"
+    if [[ ! -x "$bin" ]]; then
+      need go "install Go (https://go.dev/dl/) so the project can build Helm $version"
+      log "building Helm $version with $(go version | cut -d' ' -f3) (a few minutes, once)"
+      GOBIN="$(dirname "$bin")" GOFLAGS=-mod=mod go install \
+        -ldflags "-X helm.sh/helm/v$major/internal/version.version=$version" \
+        "helm.sh/helm/v$major/cmd/helm@$version" >&2
+    fi
+    export "HELM${major}_BIN=$bin"
+  done
+}

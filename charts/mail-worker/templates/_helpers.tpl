@@ -1,0 +1,212 @@
+{{/* Names */}}
+{{- define "mail-worker.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "mail-worker.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "<fullname>-<component>", for the parts of the release. */}}
+{{- define "mail-worker.componentName" -}}
+{{- printf "%s-%s" (include "mail-worker.fullname" .root) .component | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels: every object gets these; selectors use name + instance + component only. */}}
+{{- define "mail-worker.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "mail-worker.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: mail-worker
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end }}
+
+{{- define "mail-worker.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mail-worker.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "mail-worker.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "mail-worker.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "mail-worker.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* The chart's own Secret (credentials it generates or is given). */}}
+{{- define "mail-worker.secretName" -}}
+{{- include "mail-worker.componentName" (dict "root" . "component" "credentials") }}
+{{- end }}
+
+{{/*
+A generated secret value that survives upgrades: the value already stored in
+the release's Secret when there is one, else a new random one.
+*/}}
+{{- define "mail-worker.persistentSecret" -}}
+{{- $existing := lookup "v1" "Secret" .root.Release.Namespace .secret }}
+{{- if and $existing (index $existing.data .key) }}
+{{- index $existing.data .key | b64dec }}
+{{- else }}
+{{- randAlphaNum 32 }}
+{{- end }}
+{{- end }}
+
+{{/* Web pods are a Rollout or a Deployment: what the HPA and docs point at. */}}
+{{- define "mail-worker.webWorkloadKind" -}}
+{{- if .Values.rollout.enabled }}Rollout{{ else }}Deployment{{ end }}
+{{- end }}
+
+{{- define "mail-worker.webWorkloadApiVersion" -}}
+{{- if .Values.rollout.enabled }}argoproj.io/v1alpha1{{ else }}apps/v1{{ end }}
+{{- end }}
+
+{{/* Security context for every container. */}}
+{{- define "mail-worker.containerSecurityContext" -}}
+{{- toYaml .Values.securityContext }}
+{{- end }}
+
+{{/*
+Environment of the app's containers: plain settings from the ConfigMap,
+credentials from Secrets (the chart's own, or the ones named by
+existingSecret values). Secret values never land in the ConfigMap.
+*/}}
+{{- define "mail-worker.appEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.postgresql.external.existingSecret | default (include "mail-worker.secretName" .) }}
+      key: DATABASE_URL
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.redis.external.existingSecret | default (include "mail-worker.secretName" .) }}
+      key: REDIS_URL
+{{- if and (not .Values.mailcatcher.enabled) (or .Values.smtp.user .Values.smtp.existingSecret) }}
+{{- range list "SMTP_USER" "SMTP_PASSWORD" }}
+- name: {{ . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.smtp.existingSecret | default (include "mail-worker.secretName" $) }}
+      key: {{ . }}
+{{- end }}
+{{- end }}
+{{- if or .Values.unleash.enabled .Values.unleash.external.url }}
+- name: UNLEASH_API_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "mail-worker.unleashSecretName" . }}
+      key: UNLEASH_API_TOKEN
+{{- end }}
+{{- if or .Values.admin.user .Values.admin.existingSecret }}
+{{- range list "ADMIN_USER" "ADMIN_PASSWORD" }}
+- name: {{ . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.admin.existingSecret | default (include "mail-worker.secretName" $) }}
+      key: {{ . }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "mail-worker.unleashSecretName" -}}
+{{- if .Values.unleash.enabled }}
+{{- .Values.unleash.existingSecret | default (include "mail-worker.componentName" (dict "root" . "component" "unleash")) }}
+{{- else }}
+{{- .Values.unleash.external.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{/* Volumes every app pod needs with a read-only root filesystem. */}}
+{{- define "mail-worker.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 256Mi
+{{- end }}
+
+{{- define "mail-worker.tmpVolumeMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end }}
+
+{{/* Probes of the app's HTTP port (web and worker both serve them). */}}
+{{- define "mail-worker.probes" -}}
+startupProbe:
+  httpGet: { path: /healthz, port: http }
+  periodSeconds: 2
+  failureThreshold: 30
+livenessProbe:
+  httpGet: { path: /healthz, port: http }
+  periodSeconds: 10
+  timeoutSeconds: 3
+readinessProbe:
+  httpGet: { path: /readyz, port: http }
+  periodSeconds: 5
+  timeoutSeconds: 3
+{{- end }}
+
+{{/* Fails rendering on combinations that cannot work, naming the values to change. */}}
+{{- define "mail-worker.validate" -}}
+{{- if and (not .Values.postgresql.enabled) (not .Values.postgresql.external.url) (not .Values.postgresql.external.existingSecret) }}
+{{- fail "postgresql.enabled is false: set postgresql.external.url or postgresql.external.existingSecret (web and worker pods share data, so SQLite cannot be used in the chart)" }}
+{{- end }}
+{{- if and (not .Values.redis.enabled) (not .Values.redis.external.url) (not .Values.redis.external.existingSecret) }}
+{{- fail "redis.enabled is false: set redis.external.url or redis.external.existingSecret" }}
+{{- end }}
+{{- if and (not .Values.mailcatcher.enabled) (not .Values.smtp.host) }}
+{{- fail "mailcatcher.enabled is false: set smtp.host (and smtp.port, credentials) of the SMTP server to use" }}
+{{- end }}
+{{- if and .Values.unleash.enabled .Values.unleash.external.url }}
+{{- fail "unleash.enabled and unleash.external.url are both set: choose the in-chart Unleash or an external one" }}
+{{- end }}
+{{- if and .Values.unleash.external.url (not .Values.unleash.external.existingSecret) }}
+{{- fail "unleash.external.url needs unleash.external.existingSecret: a Secret with key UNLEASH_API_TOKEN (a client token)" }}
+{{- end }}
+{{- if and .Values.rollout.enabled .Values.rollout.canary.trafficRouting.enabled (eq .Values.rollout.strategy "canary") }}
+{{- if and (eq .Values.rollout.canary.trafficRouting.provider "gatewayAPI") (not .Values.httpRoute.enabled) }}
+{{- fail "rollout.canary.trafficRouting.provider gatewayAPI needs httpRoute.enabled: the canary weights are set on the HTTPRoute" }}
+{{- end }}
+{{- if and (eq .Values.rollout.canary.trafficRouting.provider "nginx") (not .Values.ingress.enabled) }}
+{{- fail "rollout.canary.trafficRouting.provider nginx needs ingress.enabled: the canary weights are set on the Ingress" }}
+{{- end }}
+{{- end }}
+{{- if and .Values.rollout.analysis.enabled (not .Values.rollout.enabled) }}
+{{- fail "rollout.analysis.enabled needs rollout.enabled: analysis judges Argo Rollouts revisions" }}
+{{- end }}
+{{- if and (eq .Values.worker.autoscaling.mode "keda") (not .Values.redis.enabled) (not .Values.redis.external.url) }}
+{{- fail "worker.autoscaling.mode keda needs a Redis address KEDA can read: redis.enabled, or redis.external.url" }}
+{{- end }}
+{{- end }}
+
+{{/* The queues the app uses (service/src/queue/queues.ts); KEDA and the dashboard read their Redis keys. */}}
+{{- define "mail-worker.queueNames" -}}
+{{- list "mail-default" "mail-priority" | toJson }}
+{{- end }}
+
+{{/* host:port of the Redis the app uses, for KEDA and network policies. */}}
+{{- define "mail-worker.redisAddress" -}}
+{{- if .Values.redis.enabled }}
+{{- printf "%s.%s.svc:6379" (include "mail-worker.componentName" (dict "root" . "component" "redis")) .Release.Namespace }}
+{{- else }}
+{{- $url := urlParse .Values.redis.external.url }}
+{{- if contains ":" $url.host }}{{ $url.host }}{{ else }}{{ printf "%s:6379" $url.host }}{{ end }}
+{{- end }}
+{{- end }}

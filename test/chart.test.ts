@@ -1,0 +1,259 @@
+import { readdirSync } from 'node:fs';
+import t from 'tap';
+import { QUEUE_NAMES } from '../service/src/queue/queues.ts';
+import { CHART, helm, helms, KUBE_VERSION, render, renderError, ROOT } from './helpers/helm.ts';
+import { type Manifest, validateManifest, validateManifests } from './helpers/kubernetes.ts';
+import { exportedMetricNames } from './helpers/metrics.ts';
+
+// The chart, rendered by real Helm 4 and Helm 3 and every object checked
+// against the Kubernetes and CRD schemas with unknown fields refused.
+
+const ciValues = readdirSync(`${CHART}/ci`)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => `${CHART}/ci/${f}`);
+const environmentValues = (() => {
+  try {
+    return readdirSync(`${ROOT}environments`).map((env) => `${ROOT}environments/${env}/values.yaml`);
+  } catch {
+    return [];
+  }
+})();
+const valueSets = [[], ...ciValues.map((f) => [f]), ...environmentValues.map((f) => [f])];
+const label = (files: string[]) => (files.length ? files.map((f) => f.replace(ROOT, '')).join(', ') : 'defaults');
+
+type Container = {
+  name: string;
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+  [k: string]: unknown;
+};
+type PodSpec = {
+  containers: Container[];
+  securityContext?: Record<string, unknown>;
+  automountServiceAccountToken?: boolean;
+  volumes?: unknown[];
+};
+
+const find = (ms: Manifest[], kind: string, nameEnd: string) =>
+  ms.find((m) => m.kind === kind && String(m.metadata?.name).endsWith(nameEnd));
+const podSpec = (m: Manifest | undefined) => (m?.spec as { template: { spec: PodSpec } } | undefined)?.template.spec;
+const env = (m: Manifest | undefined, name: string) => podSpec(m)?.containers[0]?.env?.find((e) => e.name === name);
+const data = (ms: Manifest[], kind: 'ConfigMap' | 'Secret', nameEnd: string) =>
+  ((find(ms, kind, nameEnd) as { data?: Record<string, string>; stringData?: Record<string, string> } | undefined)?.[
+    kind === 'Secret' ? 'stringData' : 'data'
+  ] ?? {}) as Record<string, string>;
+
+for (const h of helms()) {
+  t.test(`${h.name}: lint --strict and schema-valid objects for every value set`, async (t) => {
+    for (const files of valueSets) {
+      const lint = helm(h, ['lint', '--strict', '--kube-version', KUBE_VERSION, CHART, ...files.flatMap((f) => ['-f', f])]);
+      t.equal(lint.status, 0, `lint ${label(files)}: ${lint.stdout}${lint.stderr}`);
+      const manifests = render(h, { valuesFiles: files });
+      t.ok(manifests.length >= 10, `${label(files)} renders ${manifests.length} objects`);
+      t.same(await validateManifests(manifests), [], `${label(files)}: every object is valid`);
+      const names = manifests.map((m) => `${String(m.kind)}/${m.metadata?.name}`);
+      t.same(
+        names.filter((n, i) => names.indexOf(n) !== i),
+        [],
+        `${label(files)}: names are unique`,
+      );
+    }
+  });
+}
+
+const [h4] = helms() as [ReturnType<typeof helms>[number]];
+
+t.test('the validator refuses typos, wrong types and unknown kinds', async (t) => {
+  const deployment = find(render(h4), 'Deployment', '-web') as Manifest;
+  const typo = structuredClone(deployment) as Manifest & { spec: Record<string, unknown> };
+  typo.spec.replcas = 2;
+  t.match(await validateManifest(typo), [/unknown field spec\.replcas/]);
+  const nested = structuredClone(deployment);
+  (podSpec(nested)?.containers[0] as Record<string, unknown>).imagePullPolcy = 'Always';
+  t.match(await validateManifest(nested), [/unknown field spec\.template\.spec\.containers\[0\]\.imagePullPolcy/]);
+  const wrongType = structuredClone(deployment) as Manifest & { spec: Record<string, unknown> };
+  wrongType.spec.replicas = 'two';
+  t.match((await validateManifest(wrongType)).join('\n'), /replicas/);
+  t.match(await validateManifest({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }), [/no schema known/]);
+});
+
+t.test('no replicas under an autoscaler; HPA and KEDA never both own one workload', async (t) => {
+  for (const mode of ['none', 'hpa', 'keda'] as const) {
+    for (const webHpa of [false, true]) {
+      for (const rollout of [false, true]) {
+        const ms = render(h4, { set: { 'worker.autoscaling.mode': mode, 'web.autoscaling.enabled': webHpa, 'rollout.enabled': rollout } });
+        const what = `worker ${mode}, web HPA ${webHpa}, rollout ${rollout}`;
+        const worker = find(ms, 'Deployment', '-worker') as { spec: { replicas?: number } };
+        const web = find(ms, rollout ? 'Rollout' : 'Deployment', '-web') as { spec: { replicas?: number } };
+        t.equal('replicas' in worker.spec, mode === 'none', `${what}: worker replicas rendered only without an autoscaler`);
+        t.equal('replicas' in web.spec, !webHpa, `${what}: web replicas rendered only without an HPA`);
+        const owners = (target: string) =>
+          ms.filter(
+            (m) =>
+              ['HorizontalPodAutoscaler', 'ScaledObject'].includes(String(m.kind)) &&
+              (m.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name.endsWith(target),
+          );
+        t.equal(owners('-worker').length, mode === 'none' ? 0 : 1, `${what}: one owner of the worker's replicas`);
+        const webHpaObject = owners('-web')[0] as { spec: { scaleTargetRef: { kind: string; apiVersion: string } } } | undefined;
+        if (webHpa)
+          t.match(
+            webHpaObject?.spec.scaleTargetRef,
+            { kind: rollout ? 'Rollout' : 'Deployment', apiVersion: rollout ? 'argoproj.io/v1alpha1' : 'apps/v1' },
+            `${what}: the HPA targets the web's kind`,
+          );
+        else t.equal(webHpaObject, undefined);
+      }
+    }
+  }
+});
+
+t.test('each strategy renders exactly its Services', async (t) => {
+  const services = (set: Record<string, string | boolean>) =>
+    render(h4, { set })
+      .filter((m) => m.kind === 'Service' && String(m.metadata?.name).includes('-web'))
+      .map((m) => String(m.metadata?.name).replace('demo-mail-worker-', ''))
+      .sort();
+  t.same(services({}), ['web']);
+  t.same(services({ 'rollout.enabled': true, 'rollout.strategy': 'canary' }), ['web', 'web-canary', 'web-stable']);
+  t.same(services({ 'rollout.enabled': true, 'rollout.strategy': 'blueGreen' }), ['web', 'web-preview']);
+  const canary = find(render(h4, { set: { 'rollout.enabled': true } }), 'Rollout', '-web') as {
+    spec: { strategy: Record<string, { stableService?: string; canaryService?: string }> };
+  };
+  t.match(canary.spec.strategy.canary, { stableService: 'demo-mail-worker-web-stable', canaryService: 'demo-mail-worker-web-canary' });
+  t.equal(find(render(h4, { set: { 'rollout.enabled': true } }), 'Deployment', '-web'), undefined, 'a Rollout replaces the web Deployment');
+});
+
+t.test('Mailpit, Unleash, Redis and PostgreSQL on or off wire the app accordingly', async (t) => {
+  const on = render(h4, { set: { 'unleash.enabled': true } });
+  const config = data(on, 'ConfigMap', 'demo-mail-worker');
+  t.equal(config.SMTP_HOST, 'demo-mail-worker-mailpit');
+  t.ok(find(on, 'Service', '-mailpit'), 'the Mailpit Service it points at exists');
+  t.equal(config.UNLEASH_URL, 'http://demo-mail-worker-unleash:4242/api');
+  t.same(env(find(on, 'Deployment', '-worker'), 'UNLEASH_API_TOKEN')?.valueFrom?.secretKeyRef, {
+    name: 'demo-mail-worker-unleash',
+    key: 'UNLEASH_API_TOKEN',
+  });
+  const secret = data(on, 'Secret', '-credentials');
+  t.equal(secret.REDIS_URL, 'redis://demo-mail-worker-redis:6379/0');
+  t.match(secret.DATABASE_URL, /^postgres:\/\/mailworker:[A-Za-z0-9]{32}@demo-mail-worker-postgresql:5432\/mailworker$/);
+  t.ok(find(on, 'StatefulSet', '-redis') && find(on, 'StatefulSet', '-postgresql') && find(on, 'StatefulSet', '-unleash-db'));
+
+  const off = render(h4, { valuesFiles: [`${CHART}/ci/external-services.yaml`] });
+  const offConfig = data(off, 'ConfigMap', 'demo-mail-worker');
+  t.equal(offConfig.SMTP_HOST, 'smtp.example.com');
+  t.equal(offConfig.UNLEASH_URL, 'https://unleash.example.com/api');
+  for (const part of ['-mailpit', '-redis', '-postgresql', '-unleash'])
+    t.notOk(find(off, 'StatefulSet', part) ?? find(off, 'Deployment', part), `${part} not deployed`);
+  const worker = find(off, 'Deployment', '-worker');
+  t.same(env(worker, 'DATABASE_URL')?.valueFrom?.secretKeyRef, { name: 'mail-worker-database', key: 'DATABASE_URL' });
+  t.same(env(worker, 'SMTP_PASSWORD')?.valueFrom?.secretKeyRef, { name: 'mail-worker-smtp', key: 'SMTP_PASSWORD' });
+  t.same(env(worker, 'UNLEASH_API_TOKEN')?.valueFrom?.secretKeyRef, { name: 'mail-worker-unleash', key: 'UNLEASH_API_TOKEN' });
+  t.equal(data(off, 'Secret', '-credentials').REDIS_URL, 'redis://redis.data.svc:6379/0');
+  const noUnleash = data(render(h4), 'ConfigMap', 'demo-mail-worker');
+  t.notOk('UNLEASH_URL' in noUnleash, 'flags off: no Unleash address');
+});
+
+t.test('credentials only in Secrets', async (t) => {
+  const sentinels = {
+    'admin.user': 'admin',
+    'admin.password': 'sentinel-admin-pw',
+    'postgresql.password': 'sentinel-db-pw',
+    'unleash.enabled': true,
+    'unleash.databasePassword': 'sentinel-unleash-pw',
+  };
+  const ms = render(h4, { set: sentinels });
+  const secrets = ms.filter((m) => m.kind === 'Secret');
+  const others = ms.filter((m) => m.kind !== 'Secret');
+  for (const value of ['sentinel-admin-pw', 'sentinel-db-pw', 'sentinel-unleash-pw']) {
+    t.ok(
+      secrets.some((s) => JSON.stringify(s).includes(value)),
+      `${value} is in a Secret`,
+    );
+    t.notOk(
+      others.some((o) => JSON.stringify(o).includes(value)),
+      `${value} appears nowhere else`,
+    );
+  }
+  const smtp = render(h4, {
+    set: { 'mailcatcher.enabled': false, 'smtp.host': 'smtp.test', 'smtp.user': 'u', 'smtp.password': 'sentinel-smtp-pw' },
+  });
+  t.notOk(
+    smtp.filter((m) => m.kind !== 'Secret').some((o) => JSON.stringify(o).includes('sentinel-smtp-pw')),
+    'the SMTP password only in a Secret',
+  );
+});
+
+t.test('every pod and container carries the security defaults, resources and probes', async (t) => {
+  const ms = render(h4, { valuesFiles: [`${CHART}/ci/unleash-hardened.yaml`], set: { 'rollout.enabled': true } });
+  const workloads = ms.filter((m) => ['Deployment', 'StatefulSet', 'Rollout', 'Job'].includes(String(m.kind)));
+  t.ok(workloads.length >= 8);
+  for (const w of workloads) {
+    const name = `${String(w.kind)} ${w.metadata?.name}`;
+    const spec = podSpec(w) as PodSpec;
+    t.match(spec.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, `${name}: pod security context`);
+    t.equal(spec.automountServiceAccountToken, false, `${name}: no service-account token`);
+    for (const c of spec.containers) {
+      t.match(
+        c.securityContext,
+        { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+        `${name}/${c.name}: container security context`,
+      );
+      t.match(
+        c.resources,
+        { requests: { cpu: String, memory: String }, limits: { cpu: /./, memory: String } },
+        `${name}/${c.name}: requests and limits`,
+      );
+      if (w.kind !== 'Job') t.ok(c.livenessProbe && c.readinessProbe, `${name}/${c.name}: liveness and readiness probes`);
+    }
+  }
+});
+
+t.test('the schema refuses what cannot work', async (t) => {
+  t.match(renderError(h4, { set: { 'rollout.strategy': 'linear' } }), /rollout\/strategy.*canary.*blueGreen/);
+  t.match(renderError(h4, { set: { 'worker.autoscaling.mode': 'cpu' } }), /worker\/autoscaling\/mode.*none.*hpa.*keda/);
+  t.match(renderError(h4, { set: { 'web.replicas': 'two' } }), /web\/replicas.*want integer/);
+  t.match(renderError(h4, { set: { 'web.replcas': 3 } }), /replcas/);
+  t.match(renderError(h4, { set: { 'faults.errorRate': 2 } }), /faults\/errorRate/);
+});
+
+t.test('combinations that cannot work fail rendering with a message', async (t) => {
+  t.match(
+    renderError(h4, { set: { 'rollout.enabled': true, 'rollout.canary.trafficRouting.enabled': true } }),
+    /provider gatewayAPI needs httpRoute\.enabled/,
+  );
+  t.match(
+    renderError(h4, {
+      set: { 'rollout.enabled': true, 'rollout.canary.trafficRouting.enabled': true, 'rollout.canary.trafficRouting.provider': 'nginx' },
+    }),
+    /provider nginx needs ingress\.enabled/,
+  );
+  t.match(renderError(h4, { set: { 'postgresql.enabled': false } }), /set postgresql\.external\.url/);
+  t.match(renderError(h4, { set: { 'redis.enabled': false } }), /set redis\.external\.url/);
+  t.match(renderError(h4, { set: { 'mailcatcher.enabled': false } }), /set smtp\.host/);
+  t.match(renderError(h4, { set: { 'rollout.analysis.enabled': true } }), /needs rollout\.enabled/);
+  t.match(renderError(h4, { set: { 'unleash.external.url': 'https://u.test/api' } }), /needs unleash\.external\.existingSecret/);
+});
+
+t.test('the AnalysisTemplate queries only metrics the service really exports', async (t) => {
+  const exported = await exportedMetricNames(t);
+  const ms = render(h4, { valuesFiles: [`${CHART}/ci/canary-analysis.yaml`] });
+  const template = find(ms, 'AnalysisTemplate', '-health') as { spec: { metrics: Array<{ provider: { prometheus: { query: string } } }> } };
+  const queried = new Set(
+    template.spec.metrics.flatMap((m) => [...m.provider.prometheus.query.matchAll(/([a-z_:][a-z0-9_:]*)\{/g)].map((x) => x[1] as string)),
+  );
+  t.ok(queried.size >= 2, `queries ${[...queried].join(', ')}`);
+  for (const name of queried) t.ok(exported.has(name), `${name} is exported by the service`);
+  t.match(
+    template.spec.metrics[0]?.provider.prometheus.query,
+    /service="\{\{args\.service\}\}"/,
+    "Argo Rollouts' placeholder survives Helm",
+  );
+});
+
+t.test("KEDA's trigger keys are the service's queue names", async (t) => {
+  const ms = render(h4, { set: { 'worker.autoscaling.mode': 'keda' } });
+  const scaled = find(ms, 'ScaledObject', '-worker') as {
+    spec: { triggers: Array<{ type: string; metadata: { listName: string; address: string } }> };
+  };
+  t.same(scaled.spec.triggers.map((tr) => tr.metadata.listName).sort(), QUEUE_NAMES.map((q) => `bull:${q}:wait`).sort());
+  t.ok(scaled.spec.triggers.every((tr) => tr.type === 'redis' && tr.metadata.address === 'demo-mail-worker-redis.mail.svc:6379'));
+});
