@@ -15,7 +15,7 @@ export interface Config {
   mailFrom: string;
   embeddedMailCatcher: boolean;
   mailCatcherUrl?: string;
-  unleash?: { url: string; apiToken?: string; environment: string; refreshIntervalMs: number };
+  unleash?: { url: string; apiToken?: string; environment: string; refreshIntervalMs: number; backupPath?: string };
   unleashUiUrl?: string;
   flagsFile: string;
   workerConcurrency: number;
@@ -124,6 +124,32 @@ function packageVersion(): string {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+export interface FlagSetupConfig {
+  url: string;
+  adminToken: string;
+  environment: string;
+  /** How long to keep trying while Unleash is still starting. */
+  waitMs: number;
+}
+
+/** What `mail-worker setup-flags` reads: only the Unleash Admin API's address and token. */
+export function loadFlagSetupConfig(env: Env = process.env): FlagSetupConfig {
+  const read = new EnvReader(env);
+  const url = read.url('UNLEASH_URL', undefined, ['http:', 'https:']);
+  const adminToken = read.optional('UNLEASH_ADMIN_TOKEN');
+  if (url === undefined && !read.problems.some((p) => p.startsWith('UNLEASH_URL')))
+    read.problems.push('UNLEASH_URL: required (the API base, e.g. http://localhost:4242/api)');
+  if (adminToken === undefined) read.problems.push('UNLEASH_ADMIN_TOKEN: required (an admin API token)');
+  const config = {
+    url: url ?? '',
+    adminToken: adminToken ?? '',
+    environment: read.string('UNLEASH_ENVIRONMENT', 'development'),
+    waitMs: read.integer('UNLEASH_SETUP_WAIT_MS', 120_000, 0, 3_600_000),
+  };
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}
+
 /** The SQLite file used when DATABASE_URL is not set. */
 export const DEFAULT_DATABASE_URL = 'file:./data/mail-worker.sqlite';
 
@@ -172,6 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
             ...(apiToken !== undefined ? { apiToken } : {}),
             environment: read.string('UNLEASH_ENVIRONMENT', 'development'),
             refreshIntervalMs: read.integer('UNLEASH_REFRESH_INTERVAL_MS', 5000, 500, 3_600_000),
+            ...(read.optional('UNLEASH_BACKUP_PATH') !== undefined ? { backupPath: read.string('UNLEASH_BACKUP_PATH', '') } : {}),
           },
     unleashUiUrl: read.url('UNLEASH_UI_URL', undefined, ['http:', 'https:']),
     flagsFile: read.string('FLAGS_FILE', './flags.json'),

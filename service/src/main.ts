@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, loadFlagSetupConfig } from './config.ts';
+import { setupUnleashFlags, UnleashAdminError } from './flags/unleash-setup.ts';
 import { MODES, type Mode, startService } from './service.ts';
 
 const USAGE = `usage: mail-worker <mode>
@@ -10,6 +11,12 @@ modes:
   all      web and worker in one process (local use); migrates the database first
   migrate  brings the database schema up to date, then exits
 
+command:
+  setup-flags  creates the feature flags bulk_send_feature and send_strategy in
+               the Unleash at UNLEASH_URL (with UNLEASH_ADMIN_TOKEN), leaving
+               existing ones as they are; waits up to UNLEASH_SETUP_WAIT_MS for
+               Unleash to answer
+
 Configuration comes from environment variables: see the README.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -18,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return mode === undefined ? 2 : 0;
   }
+  if (mode === 'setup-flags') return setupFlags();
   if (!(MODES as readonly string[]).includes(mode)) {
     console.error(`mail-worker: unknown mode ${JSON.stringify(mode)}\n\n${USAGE}`);
     return 2;
@@ -60,6 +68,29 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   return -1; // keep running
+}
+
+async function setupFlags(): Promise<number> {
+  let config;
+  try {
+    config = loadFlagSetupConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`mail-worker: ${error.message}`);
+    return 78;
+  }
+  const deadline = Date.now() + config.waitMs;
+  for (;;) {
+    try {
+      await setupUnleashFlags({ ...config, log: (line) => console.log(line) });
+      return 0;
+    } catch (error) {
+      const unreachable = error instanceof UnleashAdminError && error.message.startsWith('cannot reach');
+      if (!unreachable || Date.now() > deadline) throw error;
+      console.log(`${error.message}; trying again`);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+    }
+  }
 }
 
 main(process.argv.slice(2)).then(

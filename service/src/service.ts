@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrations.ts';
 import { FileFlags } from './flags/file-flags.ts';
+import { UnleashFlags } from './flags/unleash-flags.ts';
 import type { Flags } from './flags/flags.ts';
 import { MailCatcher } from './mail/catcher.ts';
 import { createTransport } from './mail/transport.ts';
@@ -124,7 +125,9 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
     if (mode === 'worker') {
       app = buildHealthApp({ logger, metrics, readiness });
     } else {
-      const flags: Flags = new FileFlags(config.flagsFile);
+      const flags: Flags = config.unleash
+        ? new UnleashFlags({ ...config.unleash, log: { warn: (m) => logger.warn(m), info: (m) => logger.info(m) } })
+        : new FileFlags(config.flagsFile);
       started('flags', () => flags.close());
       app = buildWebApp({
         config,

@@ -115,7 +115,11 @@ function runAs(): { uid: number; gid: number } | undefined {
   }
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+/**
+ * `untilExit`: the server is stopped when this process exits instead of by
+ * stop(), and does not keep the process alive meanwhile.
+ */
+export async function startPostgres(options: { untilExit?: boolean } = {}): Promise<PostgresServer> {
   const bin = postgresBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'mw-pg-'));
   const user = runAs();
@@ -146,6 +150,13 @@ export async function startPostgres(): Promise<PostgresServer> {
     ],
     { stdio: 'ignore', ...user },
   );
+  if (options.untilExit) {
+    child.unref();
+    process.once('exit', () => {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    });
+  }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   await waitFor(`PostgreSQL on port ${port}`, async () => {
     const client = new pg.Client({ connectionString: url });
