@@ -136,6 +136,9 @@ t.test('Mailpit, Unleash, Redis and PostgreSQL on or off wire the app accordingl
   t.equal(secret.REDIS_URL, 'redis://demo-mail-worker-redis:6379/0');
   t.match(secret.DATABASE_URL, /^postgres:\/\/mailworker:[A-Za-z0-9]{32}@demo-mail-worker-postgresql:5432\/mailworker$/);
   t.ok(find(on, 'StatefulSet', '-redis') && find(on, 'StatefulSet', '-postgresql') && find(on, 'StatefulSet', '-unleash-db'));
+  const flagsJob = find(on, 'Job', '-unleash-flags');
+  t.same(podSpec(flagsJob)?.containers[0]?.args, ['setup-flags'], 'a Job creates the flags');
+  t.same(env(flagsJob, 'UNLEASH_ADMIN_TOKEN')?.valueFrom?.secretKeyRef, { name: 'demo-mail-worker-unleash', key: 'UNLEASH_ADMIN_TOKEN' });
 
   const off = render(h4, { valuesFiles: [`${CHART}/ci/external-services.yaml`] });
   const offConfig = data(off, 'ConfigMap', 'demo-mail-worker');
