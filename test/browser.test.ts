@@ -1,0 +1,197 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { Queue } from 'bullmq';
+import { spawnService } from '../service/test/helpers/process.ts';
+import { startRedis } from '../service/test/helpers/servers.ts';
+import { waitFor } from '../service/test/helpers/ports.ts';
+import { freePort } from '../service/test/helpers/ports.ts';
+import { QUEUE_PREFIX } from '../service/src/queue/queues.ts';
+import { accessibilityProblems, contrast, launchBrowser } from './helpers/browser.ts';
+import { ROOT } from './helpers/helm.ts';
+
+// A learner's session in a real browser (Debian's Chromium through
+// playwright-core) against the real local stack: `mail-worker all` with its
+// embedded mail catcher, real Redis, SQLite. Screenshots land in
+// docs/screenshots/, which the README and guides show.
+
+const SHOTS = join(ROOT, 'docs/screenshots');
+
+t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const data = mkdtempSync(join(tmpdir(), 'mw-e2e-'));
+  const flagsFile = join(data, 'flags.json');
+  const stack = await spawnService(t, 'all', {
+    REDIS_URL: redis.url,
+    DATABASE_URL: `file:${join(data, 'db.sqlite')}`,
+    FLAGS_FILE: flagsFile,
+    EMBEDDED_MAIL_CATCHER: 'true',
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(await freePort()),
+    SEND_RETRY_DELAY_MS: '20',
+    SEND_RATE_LIMIT: '250',
+  });
+  const browser = await launchBrowser(t);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // 4xx answers the test provokes are logged by Chromium as resource errors; script errors are what count.
+  page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && errors.push(m.text()));
+  await page.goto(stack.url);
+
+  await t.test('add a recipient; a bad email is refused with a message', async (t) => {
+    await page.getByLabel('Name', { exact: true }).fill('Ada <Lovelace>');
+    await page.getByLabel('Email', { exact: true }).fill('ada@e2e.test');
+    await page.getByRole('button', { name: 'Add recipient' }).click();
+    await page.getByText('Recipient added.').waitFor();
+    t.ok(await page.getByRole('cell', { name: 'Ada <Lovelace>' }).isVisible(), 'shown as text, escaped');
+
+    await page.getByLabel('Name', { exact: true }).fill('Bad Address');
+    await page.getByLabel('Email', { exact: true }).fill('not-an-email');
+    t.equal(
+      await page.getByLabel('Email', { exact: true }).evaluate((el: HTMLInputElement) => el.validity.typeMismatch),
+      true,
+      "the browser's own check objects",
+    );
+    // Past the browser's check (as a script or an old browser would be), the server answers.
+    await page.locator('form.add-form').evaluate((form: HTMLFormElement) => (form.noValidate = true));
+    await page.getByRole('button', { name: 'Add recipient' }).click();
+    await page.locator('#email-error').waitFor();
+    t.match(await page.locator('#email-error').textContent(), /"not-an-email" is not a valid email address/);
+    t.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'Bad Address', 'what was typed is kept');
+  });
+
+  await t.test('import a CSV with invalid rows and see them reported', async (t) => {
+    const rows = Array.from({ length: 1000 }, (_, i) => `Learner ${i},learner${i}@e2e.test`);
+    const csv = ['name,email', ...rows, 'Broken,broken-address', ',nameless@e2e.test'].join('\n');
+    const file = join(data, 'recipients.csv');
+    writeFileSync(file, csv);
+    await page.goto(stack.url);
+    await page.getByLabel(/CSV file/).setInputFiles(file);
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.getByText(/Imported 1000, skipped 0 duplicates, 2 invalid rows\./).waitFor();
+    t.ok(await page.getByRole('cell', { name: '"broken-address" is not a valid email address' }).isVisible());
+    t.ok(await page.getByRole('cell', { name: 'name is empty' }).isVisible());
+    t.match(await page.locator('#recipient-count').textContent(), /1001 stored/);
+    await page.screenshot({ path: join(SHOTS, 'dashboard.png'), fullPage: true });
+  });
+
+  let runUrl = '';
+  await t.test('a 1,000-mail run with 30% failures: the progress bar reaches 100% without a reload', async (t) => {
+    await page.getByLabel(/Simulated failure rate/).fill('0.3');
+    await page.getByRole('button', { name: 'Send 1,000' }).click();
+    await page.waitForURL(/\/runs\/\d+/);
+    runUrl = page.url();
+    let navigations = 0;
+    page.on('framenavigated', () => navigations++);
+    const bar = page.getByRole('progressbar', { name: /Run #\d+/ });
+    const seen = new Set<string>();
+    await waitFor(
+      'the progress bar to reach 1000',
+      async () => {
+        const now = await bar.getAttribute('aria-valuenow');
+        if (now) seen.add(now);
+        if (seen.size === 3) await page.screenshot({ path: join(SHOTS, 'run-in-progress.png') });
+        return now === '1000';
+      },
+      120_000,
+    );
+    t.equal(navigations, 0, 'no reload happened');
+    t.ok(seen.size >= 3, `the bar moved through ${seen.size} values`);
+    await page.locator('[data-field="status"]', { hasText: /completed/ }).waitFor();
+    t.match(await page.locator('[data-field="percent"]').textContent(), '100');
+  });
+
+  await t.test("the run's failures", async (t) => {
+    await page.goto(runUrl);
+    const failures = page.locator('table.failures tbody tr');
+    const count = await failures.count();
+    const failed = Number(await page.locator('[data-field="failed"]').textContent());
+    t.equal(count, failed, 'every failure is listed');
+    if (count > 0) t.match(await failures.first().textContent(), /4.*simulated failure/);
+    await page.screenshot({ path: join(SHOTS, 'run-detail.png'), fullPage: true });
+  });
+
+  await t.test('retry a failed job in bull-board; the run is not counted twice', async (t) => {
+    const queue = new Queue('mail-default', { connection: redis.client(), prefix: QUEUE_PREFIX });
+    t.teardown(() => queue.close());
+    const failedBefore = await queue.getFailedCount();
+    t.ok(failedBefore > 0, `${failedBefore} failed jobs to retry`);
+    const before = await (await fetch(`${runUrl.replace('/runs/', '/api/runs/')}`)).json();
+    await page.goto(`${stack.url}/queues/queue/mail-default?status=failed`);
+    await page.getByRole('button', { name: 'Retry all' }).click();
+    const confirm = page.getByRole('button', { name: /^(Confirm|Retry|Yes)/ }).last();
+    if (await confirm.isVisible().catch(() => false)) await confirm.click();
+    await waitFor('the failed jobs to be retried', async () => (await queue.getFailedCount()) === 0, 20_000);
+    await page.screenshot({ path: join(SHOTS, 'bull-board.png') });
+    const after = await (await fetch(`${runUrl.replace('/runs/', '/api/runs/')}`)).json();
+    t.same([after.sent, after.failed], [before.sent, before.failed], 'a retried job finds its outcome recorded and changes no count');
+  });
+
+  await t.test('open a caught mail', async (t) => {
+    await page.goto(stack.url);
+    await page.getByRole('link', { name: 'Mail catcher' }).click();
+    await page.getByRole('heading', { name: 'Caught mail' }).waitFor();
+    await page.screenshot({ path: join(SHOTS, 'mail-catcher.png') });
+    await page.locator('table.mails a').first().click();
+    await page.getByText(/this is a test mail from send run #\d+/).waitFor();
+    t.ok(await page.locator('iframe.mail-html').isVisible(), "the mail's HTML in a sandboxed frame");
+  });
+
+  await t.test('switch the UI to Japanese', async (t) => {
+    await page.goto(stack.url);
+    await page.getByRole('link', { name: '日本語' }).click();
+    await page.getByRole('heading', { name: '一斉送信' }).waitFor();
+    t.equal(await page.locator('html').getAttribute('lang'), 'ja');
+    await page.screenshot({ path: join(SHOTS, 'dashboard-ja.png') });
+    await page.getByRole('link', { name: 'English' }).click();
+    await page.getByRole('heading', { name: 'Bulk send' }).waitFor();
+  });
+
+  await t.test('send buttons are disabled when bulk_send_feature is off', async (t) => {
+    writeFileSync(flagsFile, JSON.stringify({ bulk_send_feature: false }));
+    await page.goto(stack.url);
+    t.ok(await page.getByRole('button', { name: 'Send 1,000' }).isDisabled());
+    t.ok(await page.getByText('Bulk sending is switched off by the feature flag bulk_send_feature.').isVisible());
+    writeFileSync(flagsFile, JSON.stringify({ bulk_send_feature: true }));
+  });
+
+  await t.test('accessibility basics: labels, keyboard, headings, contrast', async (t) => {
+    for (const url of [stack.url, runUrl, `${stack.url}/mail`]) {
+      await page.goto(url);
+      t.same(await accessibilityProblems(page), [], `${url}: labels, keyboard reach, heading order`);
+    }
+    await page.goto(stack.url);
+    const colours = await page.evaluate(() => {
+      const style = (selector: string) => getComputedStyle(document.querySelector(selector) as Element);
+      const button = style('button');
+      return {
+        buttonText: button.color,
+        buttonBackground: button.backgroundColor,
+        sent: style('.bar .sent').backgroundColor,
+        failed: style('.bar .failed').backgroundColor,
+        track: style('.bar').backgroundColor,
+        figures: style('.figures').color,
+        panel: style('.panel').backgroundColor,
+      };
+    });
+    t.ok(
+      contrast(colours.buttonText, colours.buttonBackground) >= 4.5,
+      `button text ${contrast(colours.buttonText, colours.buttonBackground).toFixed(1)}:1`,
+    );
+    t.ok(
+      contrast(colours.sent, colours.track) >= 3,
+      `sent segment against the track ${contrast(colours.sent, colours.track).toFixed(1)}:1`,
+    );
+    t.ok(
+      contrast(colours.failed, colours.track) >= 3,
+      `failed segment against the track ${contrast(colours.failed, colours.track).toFixed(1)}:1`,
+    );
+    t.ok(contrast(colours.figures, colours.panel) >= 4.5, `progress figures ${contrast(colours.figures, colours.panel).toFixed(1)}:1`);
+  });
+
+  t.same(errors, [], 'no script errors in the browser');
+  t.same(stack.output().match(/"level":50.*/g) ?? [], [], 'no errors in the server log');
+});
