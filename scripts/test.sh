@@ -22,7 +22,7 @@ fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
 cd "$MAIL_WORKER_ROOT"
 
-ensure_packages redis-server:redis-server initdb:postgresql shellcheck:shellcheck chromium:chromium /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf:fonts-ipafont-gothic
+ensure_packages curl:curl redis-server:redis-server initdb:postgresql shellcheck:shellcheck chromium:chromium /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf:fonts-ipafont-gothic
 ensure_node
 ensure_dependencies
 ensure_helm

@@ -1,7 +1,7 @@
 import { execSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import t from 'tap';
 import { readDockerfile, type Stage } from './helpers/dockerfile.ts';
 import { ROOT } from './helpers/helm.ts';
@@ -65,7 +65,13 @@ t.test("replaying the image's build steps gives a working image", { timeout: 900
         }
       } else if (step.op === 'RUN' && !SYSTEM_STEP.test(step.command)) {
         t.comment(`RUN ${step.command}`);
-        execSync(step.command, { cwd: workdir, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_ENV: '' } });
+        // Native addons build against this Node's headers, as the base image's npm would against its own.
+        const nodedir = process.env.npm_config_nodedir ?? dirname(dirname(process.execPath));
+        execSync(step.command, {
+          cwd: workdir,
+          stdio: ['ignore', 'ignore', 'inherit'],
+          env: { ...process.env, NODE_ENV: '', npm_config_nodedir: nodedir },
+        });
       } else if (step.op === 'ENV') {
         Object.assign(env, step.values);
       }

@@ -168,6 +168,15 @@ t.test('HTML pages', async (t) => {
     t.match((await app.inject({ method: 'GET', url: '/mail' })).body, /No mail caught yet/);
   });
 
+  await t.test('the version endpoint and page', async (t) => {
+    const version = await app.inject({ method: 'GET', url: '/api/version' });
+    t.same(version.json(), { version: service.config.appVersion, pod: service.config.podName });
+    t.equal(version.headers.connection, 'close', 'each poll opens a new connection, so polls spread over pods');
+    const page = await app.inject({ method: 'GET', url: '/versions' });
+    t.equal(page.statusCode, 200);
+    t.match(page.body, /<script src="\/assets\/versions.js" defer><\/script>/);
+  });
+
   await t.test('health, readiness and metrics', async (t) => {
     t.same((await app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' });
     t.same((await app.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready', checks: { database: true, redis: true } });

@@ -89,6 +89,14 @@ const en = {
   from: 'From',
   receivedAt: 'Received',
   notFound: 'Not found',
+  versions: 'Versions',
+  versionsHelp:
+    'Which version of the web answers: the last 100 answers, polled five times a second. During a canary the share follows the weights.',
+  versionsNoScript: 'This page needs JavaScript; /api/version answers one poll.',
+  versionsShare: 'Share of the last 100 answers',
+  version: 'Version',
+  share: 'Share',
+  pods: 'Pods',
 };
 
 type Key = keyof typeof en;
@@ -178,6 +186,13 @@ const ja: Record<Key, string> = {
   from: '差出人',
   receivedAt: '受信日時',
   notFound: '見つかりません',
+  versions: 'バージョン',
+  versionsHelp: 'どのバージョンの web が応答しているか（直近 100 件、毎秒 5 回取得）。カナリア中はウェイトに従って割合が変わります。',
+  versionsNoScript: 'このページには JavaScript が必要です。/api/version は 1 回分の応答を返します。',
+  versionsShare: '直近 100 件の応答の割合',
+  version: 'バージョン',
+  share: '割合',
+  pods: 'ポッド',
 };
 
 const dictionaries: Record<Locale, Record<Key, string>> = { en, ja };

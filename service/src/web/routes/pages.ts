@@ -76,6 +76,9 @@ export const pages: FastifyPluginAsync<WebDeps> = async (app, deps) => {
 
   app.get('/', (request, reply) => dashboard(request, reply));
 
+  // The live share of responses per version: watch canary weights move.
+  app.get('/versions', (request, reply) => renderPage(deps, request, reply, 'versions', { pageTitle: request.t('versions') }));
+
   app.get('/lang/:locale', async (request, reply) => {
     const { locale } = request.params as { locale: string };
     if (isLocale(locale)) reply.setCookie('lang', locale, { path: '/', sameSite: 'lax', maxAge: 365 * 24 * 3600 });

@@ -45,5 +45,11 @@ export const runsApi: FastifyPluginAsync<WebDeps> = async (app, deps) => {
     return { ...flags, ...(warning ? { warning } : {}) };
   });
 
-  app.get('/api/version', async () => ({ version: deps.config.appVersion, pod: deps.config.podName }));
+  // Connection: close makes each poll a new connection, so kube-proxy (which
+  // balances connections, not requests) spreads the polls over the pods and
+  // the /versions page sees the real canary share.
+  app.get('/api/version', async (_request, reply) => {
+    reply.header('connection', 'close').header('cache-control', 'no-store');
+    return { version: deps.config.appVersion, pod: deps.config.podName };
+  });
 };

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the image and loads it into the local cluster, so pods start without
+# a registry. Tag it per environment to drive rollouts: a new tag is a new version.
+set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+usage: scripts/image.sh [--tag TAG] [--cluster NAME] [--k3d]
+
+  --tag TAG       image tag (default: dev); the environments use dev, staging and prod
+  --cluster NAME  kind or k3d cluster to load into (default: mail-worker)
+  --k3d           load into k3d instead of kind
+Builds mail-worker:TAG from the Dockerfile (APP_VERSION=TAG, shown on every
+page) and loads it into the cluster's nodes.
+USAGE
+}
+
+tag=dev
+cluster=mail-worker
+engine=kind
+while (($# > 0)); do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    --tag) tag="${2:?--tag needs a value}"; shift 2 ;;
+    --cluster) cluster="${2:?--cluster needs a value}"; shift 2 ;;
+    --k3d) engine=k3d; shift ;;
+    *) usage >&2; exit 2 ;;
+  esac
+done
+
+# shellcheck source=lib/toolchain.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
+need docker "install Docker: https://docs.docker.com/get-docker/"
+need "$engine" "install $engine: https://kind.sigs.k8s.io/ or https://k3d.io/"
+
+log "building mail-worker:$tag"
+docker build --build-arg "VERSION=$tag" -t "mail-worker:$tag" "$MAIL_WORKER_ROOT"
+log "loading mail-worker:$tag into $engine cluster $cluster"
+if [[ "$engine" == kind ]]; then
+  kind load docker-image "mail-worker:$tag" --name "$cluster"
+else
+  k3d image import "mail-worker:$tag" --cluster "$cluster"
+fi
+log "done: use image.repository=mail-worker, image.tag=$tag"

@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { spawnService } from '../service/test/helpers/process.ts';
+import { freePort } from '../service/test/helpers/ports.ts';
+import { startRedis } from '../service/test/helpers/servers.ts';
+import { ROOT } from './helpers/helm.ts';
+
+// scripts/load.sh against the real local stack (`mail-worker all`, embedded
+// mail catcher, real Redis): it imports what is missing, starts the runs and
+// follows them to their exact end.
+
+const run = (args: string[]) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(join(ROOT, 'scripts/load.sh'), args, { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+
+t.test('scripts/load.sh drives runs through the JSON API', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const data = mkdtempSync(join(tmpdir(), 'mw-load-'));
+  const stack = await spawnService(t, 'all', {
+    REDIS_URL: redis.url,
+    DATABASE_URL: `file:${join(data, 'db.sqlite')}`,
+    FLAGS_FILE: join(data, 'flags.json'),
+    EMBEDDED_MAIL_CATCHER: 'true',
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(await freePort()),
+    SEND_RETRY_DELAY_MS: '10',
+  });
+
+  const result = await run(['--url', stack.url, '--count', '200', '--failure-rate', '0.5', '--repeat', '2']);
+  t.equal(result.status, 0, result.stderr);
+  t.match(result.stderr, /importing 200 recipients \(have 0, need 200\)/);
+  const finished = [...result.stdout.matchAll(/^run #(\d+) (completed\S*): sent (\d+), failed (\d+)$/gm)];
+  t.equal(finished.length, 2, 'both runs were followed to their end');
+  for (const [, id, , sent, failed] of finished) {
+    t.equal(Number(sent) + Number(failed), 200, `run #${id}: sent + failed == 200`);
+    const api = (await (await fetch(`${stack.url}/api/runs/${id}`)).json()) as { sent: number; failed: number };
+    t.same([api.sent, api.failed], [Number(sent), Number(failed)], `run #${id}: the script reports what the API says`);
+  }
+
+  const bad = await run(['--url', stack.url, '--failure-rate', '2']);
+  t.equal(bad.status, 1);
+  t.match(bad.stderr, /--failure-rate must be a number from 0 to 1, not 2/);
+  const nobody = await run(['--url', 'http://127.0.0.1:9']);
+  t.equal(nobody.status, 1);
+  t.match(nobody.stderr, /does not answer \/readyz: is the stack running/);
+});
