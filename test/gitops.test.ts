@@ -87,6 +87,7 @@ t.test('the generator yields one valid Application per environment', async (t) =
     t.match(app.spec.ignoreDifferences, [
       { kind: 'Deployment', jsonPointers: ['/spec/replicas'] },
       { kind: 'Rollout', jsonPointers: ['/spec/replicas'] },
+      { kind: 'Secret', jsonPointers: ['/data'] },
     ]);
     if (name === 'mail-worker-prod') t.equal(app.spec.syncPolicy?.automated, undefined, 'prod waits for a person to sync');
     else t.same(app.spec.syncPolicy?.automated, { prune: true, selfHeal: true }, `${name}: automated sync with prune and self-heal`);
