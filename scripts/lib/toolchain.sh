@@ -18,7 +18,11 @@ ensure_node() {
   local major
   major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
   if [[ "$major" == 24 ]]; then
-    return 0 # the machine (or nvm) already provides the project's runtime
+    # The machine (or nvm) already provides the project's runtime; build
+    # native addons against its headers, whatever an npmrc says.
+    npm_config_nodedir="$(dirname "$(dirname "$(command -v node)")")"
+    export npm_config_nodedir
+    return 0
   fi
   if [[ ! -x "$NODE_HOME/bin/node" ]]; then
     need npm "install Node.js and npm (any version) so the project can fetch Node 24"

@@ -116,3 +116,37 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
     });
   }),
 );
+
+t.test('SQLite: creating runs while another process writes never fails with a busy snapshot', async (t) => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { spawn } = await import('node:child_process');
+  const { openDatabase } = await import('../src/db/database.ts');
+  const file = join(mkdtempSync(join(tmpdir(), 'mw-busy-')), 'db.sqlite');
+  const web = openDatabase(`file:${file}`);
+  t.teardown(() => web.close());
+  await migrate(web);
+  const recipients = new RecipientStore(web.db);
+  for (let i = 0; i < 50; i++) await recipients.add({ name: `R${i}`, email: `r${i}@busy.test` });
+  // Another process writes as fast as it can, as the worker does while the web creates runs.
+  const writer = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const db = new (require('better-sqlite3'))(${JSON.stringify(file)}); db.pragma('busy_timeout = 5000');
+       const insert = db.prepare("insert into recipients (name, email, email_key, created_at) values (?, ?, ?, '')");
+       for (let i = 0; ; i++) insert.run('W' + i, 'w' + i + '@busy.test', 'w' + i + '@busy.test');`,
+    ],
+    { stdio: 'ignore' },
+  );
+  t.teardown(() => writer.kill());
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const runs = new RunStore(web.db);
+  let created = 0;
+  for (let i = 0; i < 200; i++) {
+    await runs.create({ count: 10, failureRate: 0, queue: 'mail-default' });
+    created++;
+  }
+  t.equal(created, 200, 'every run was created');
+});

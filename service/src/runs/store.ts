@@ -73,7 +73,16 @@ export class RunStore {
    * transaction: a run exists only together with all of its deliveries.
    */
   async create(input: { count: number; failureRate: number; queue: string }): Promise<Run> {
+    // The insert comes first on purpose: on SQLite a transaction that starts
+    // by reading and then writes fails at once (SQLITE_BUSY_SNAPSHOT) if
+    // another process wrote in between; one that starts by writing waits for
+    // the lock instead. A refused run rolls the insert back.
     return this.#db.transaction().execute(async (trx) => {
+      const run = await trx
+        .insertInto('runs')
+        .values({ total: input.count, queue: input.queue, failure_rate: input.failureRate, created_at: new Date().toISOString() })
+        .returningAll()
+        .executeTakeFirstOrThrow();
       const { n } = await trx
         .selectFrom('recipients')
         .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -81,11 +90,6 @@ export class RunStore {
       if (Number(n) < input.count) {
         throw new RunError(422, `count is ${input.count} but only ${Number(n)} recipients are stored: add or import more first`);
       }
-      const run = await trx
-        .insertInto('runs')
-        .values({ total: input.count, queue: input.queue, failure_rate: input.failureRate, created_at: new Date().toISOString() })
-        .returningAll()
-        .executeTakeFirstOrThrow();
       await trx
         .insertInto('deliveries')
         .columns(['run_id', 'recipient_id', 'name', 'email'])

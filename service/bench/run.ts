@@ -1,0 +1,230 @@
+// npm run bench: how fast, against what. Real Redis, a real SMTP server,
+// SQLite, and the service as real processes on this machine. Every figure is
+// measured side by side in one run and reported with its ratio, never as a
+// timed assertion: these machines are shared and noisy.
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { Queue } from 'bullmq';
+import { openDatabase } from '../src/db/database.ts';
+import { migrate } from '../src/db/migrations.ts';
+import { DEFAULT_FLAGS } from '../src/flags/flags.ts';
+import { jobId, jobOptions, type MailJob, redisConnection } from '../src/queue/queues.ts';
+import { BulkSender } from '../src/runs/bulk-send.ts';
+import { RunStore } from '../src/runs/store.ts';
+import { spawnService } from '../test/helpers/process.ts';
+import { startRedis } from '../test/helpers/servers.ts';
+import { startSmtpSink } from '../test/helpers/smtp.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RESULTS = join(ROOT, 'bench/results/latest.json');
+const step = (text: string) => process.stderr.write(`\n==> ${text}\n`);
+
+/** A stand-in for tap's Test: the helpers only need teardown. */
+const teardowns: Array<() => unknown> = [];
+const t = { teardown: (fn: () => unknown) => teardowns.push(fn) } as unknown as Parameters<typeof spawnService>[0];
+
+function csvFile(rows: number, dir: string, prefix: string): Promise<string> {
+  const file = join(dir, `${prefix}.csv`);
+  const out = createWriteStream(file);
+  out.write('name,email\n');
+  for (let i = 0; i < rows; i++) out.write(`Bench ${prefix} ${i},${prefix}${i}@bench.test\n`);
+  return new Promise((resolve) => out.end(() => resolve(file)));
+}
+
+/** Resident memory of a process (VmRSS) and its peak since start (VmHWM), in MB. */
+function memory(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+async function post(url: string, body: unknown) {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+  return response.json() as Promise<{ id: number }>;
+}
+
+async function finished(base: string, id: number): Promise<void> {
+  for (;;) {
+    const run = (await (await fetch(`${base}/api/runs/${id}`)).json()) as {
+      finishedAt: string | null;
+      sent: number;
+      failed: number;
+      total: number;
+    };
+    process.stderr.write(`\r  run ${id}: ${run.sent + run.failed}/${run.total} `);
+    if (run.finishedAt) return void process.stderr.write('\n');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function main() {
+  const work = mkdtempSync(join(tmpdir(), 'mw-bench-'));
+  const redis = await startRedis();
+  teardowns.push(() => redis.stop());
+  const smtp = await startSmtpSink();
+  teardowns.push(() => smtp.stop());
+  const databaseUrl = `file:${join(work, 'bench.sqlite')}`;
+  const env = {
+    REDIS_URL: redis.url,
+    DATABASE_URL: databaseUrl,
+    FLAGS_FILE: join(work, 'flags.json'),
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(smtp.port),
+    LOG_LEVEL: 'warn',
+  };
+  const database = openDatabase(databaseUrl);
+  teardowns.push(() => database.close());
+  await migrate(database);
+  const results: Record<string, Record<string, number>> = {};
+
+  step('1/5 CSV import of 100,000 rows through POST /api/recipients/import');
+  const web = await spawnService(t, 'web', { ...env, IMPORT_MAX_ROWS: '200000' });
+  const pid = web.child.pid as number;
+  const file = await csvFile(100_000, work, 'import');
+  const before = memory(pid).rss;
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, memory(pid).rss)), 10);
+  const importStart = performance.now();
+  const response = await fetch(`${web.url}/api/recipients/import`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/csv' },
+    body: readFileSync(file),
+  });
+  const imported = (await response.json()) as { imported: number };
+  const importSeconds = (performance.now() - importStart) / 1000;
+  clearInterval(sampler);
+  if (imported.imported !== 100_000) throw new Error(`import stored ${imported.imported} rows`);
+  results.import = { rows: 100_000, seconds: importSeconds, memoryGrowthMB: peak - before };
+
+  step('2/5 enqueue 10,000 jobs: chunked addBulk (the service) against one add per job');
+  const runs = new RunStore(database.db);
+  const queueConnection = redisConnection(redis.url, 'queue');
+  teardowns.push(() => queueConnection.quit());
+  const bulkQueue = new Queue<MailJob>('bench-bulk', { connection: queueConnection, prefix: 'bull' });
+  const singleQueue = new Queue<MailJob>('bench-single', { connection: queueConnection, prefix: 'bull' });
+  const retry = { retries: 3, baseDelayMs: 1000 };
+  const sender = new BulkSender(
+    runs,
+    { 'mail-default': bulkQueue, 'mail-priority': bulkQueue },
+    { evaluate: () => DEFAULT_FLAGS, close: async () => {} },
+    retry,
+  );
+  const run = await runs.create({ count: 10_000, failureRate: 0, queue: 'mail-default' });
+  const bulkStart = performance.now();
+  await sender.enqueue(run);
+  const bulkSeconds = (performance.now() - bulkStart) / 1000;
+  const deliveries = await runs.deliveriesAfter(run.id, 0, 10_000);
+  const options = jobOptions(retry);
+  const singleStart = performance.now();
+  for (const d of deliveries) {
+    await singleQueue.add(
+      'send',
+      { runId: run.id, recipientId: d.recipientId, name: d.name, email: d.email, failureRate: 0 },
+      { ...options, jobId: jobId(run.id, d.recipientId) },
+    );
+  }
+  const singleSeconds = (performance.now() - singleStart) / 1000;
+  if ((await bulkQueue.count()) !== 10_000 || (await singleQueue.count()) !== 10_000) throw new Error('enqueue lost jobs');
+  const speedup = singleSeconds / bulkSeconds;
+  results.enqueue = { jobs: 10_000, addBulkSeconds: bulkSeconds, onePerJobSeconds: singleSeconds, speedup };
+  await Promise.all([bulkQueue.obliterate({ force: true }), singleQueue.obliterate({ force: true })]);
+  await Promise.all([bulkQueue.close(), singleQueue.close()]);
+
+  step('3/5 BullMQ ceiling: 10,000 no-op jobs at the same concurrency');
+  const concurrency = 20;
+  const noopQueue = new Queue('bench-noop', { connection: queueConnection, prefix: 'bull' });
+  await noopQueue.addBulk(Array.from({ length: 10_000 }, (_, i) => ({ name: 'noop', data: { i } })));
+  const ceiling = await new Promise<number>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [join(dirname(fileURLToPath(import.meta.url)), 'noop-worker.ts'), redis.url, 'bench-noop', '10000', String(concurrency)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', (code) =>
+      code === 0 ? resolve(10_000 / (JSON.parse(out) as { seconds: number }).seconds) : reject(new Error(`no-op worker exited ${code}`)),
+    );
+  });
+  await noopQueue.obliterate({ force: true });
+  await noopQueue.close();
+
+  step('4/5 delivery: 10,000 mails from POST /api/runs until every outcome is recorded, one worker process');
+  const worker = await spawnService(t, 'worker', { ...env, WORKER_CONCURRENCY: String(concurrency) });
+  const mailsBefore = smtp.mails.length;
+  const deliveryStart = performance.now();
+  const { id } = await post(`${web.url}/api/runs`, { count: 10_000, failureRate: 0 });
+  await finished(web.url, id);
+  const deliverySeconds = (performance.now() - deliveryStart) / 1000;
+  const workerMemory = memory(worker.child.pid as number);
+  if (smtp.mails.length - mailsBefore !== 10_000) throw new Error(`the SMTP server received ${smtp.mails.length - mailsBefore} mails`);
+  const rate = 10_000 / deliverySeconds;
+  results.delivery = {
+    mails: 10_000,
+    seconds: deliverySeconds,
+    mailsPerSecond: rate,
+    noopCeilingPerSecond: ceiling,
+    shareOfCeiling: rate / ceiling,
+    concurrency,
+  };
+  results.worker = { peakRssMB: workerMemory.peak };
+
+  step('5/5 dashboard and JSON API under load (100,000 recipients, runs stored)');
+  for (let i = 0; i < 40; i++) await post(`${web.url}/api/runs`, { count: 25, failureRate: 0 }); // history for the runs list
+  const load = async (path: string) => {
+    const result = await autocannon({ url: `${web.url}${path}`, connections: 20, duration: 10, pipelining: 1 });
+    return { requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
+  };
+  const dashboard = await load('/');
+  const apiRecipients = await load('/api/recipients?limit=50');
+  const apiRuns = await load('/api/runs');
+  Object.assign(results, { dashboard, apiRecipients, apiRuns });
+
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  writeFileSync(RESULTS, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2)}\n`);
+
+  const served = (name: string, r: { requestsPerSecond: number; p99Ms: number }): [string, string, boolean] => [
+    name,
+    `${r.requestsPerSecond.toFixed(0)} req/s, p99 ${r.p99Ms} ms`,
+    r.requestsPerSecond >= 1500 && r.p99Ms <= 50,
+  ];
+  const targets: Array<[string, string, boolean]> = [
+    [
+      'enqueue 10,000',
+      `${bulkSeconds.toFixed(3)} s addBulk vs ${singleSeconds.toFixed(2)} s one add per job: ${speedup.toFixed(1)}x`,
+      bulkSeconds < 0.5 && speedup >= 10,
+    ],
+    [
+      'delivery',
+      `${rate.toFixed(0)} mails/s; no-op ceiling ${ceiling.toFixed(0)} jobs/s: ${((rate / ceiling) * 100).toFixed(0)}%`,
+      rate >= 1000 && rate / ceiling >= 0.4,
+    ],
+    [
+      'import 100,000 rows',
+      `${importSeconds.toFixed(2)} s, memory growth ${(peak - before).toFixed(0)} MB`,
+      importSeconds <= 3 && peak - before <= 64,
+    ],
+    served('dashboard GET /', dashboard),
+    served('GET /api/recipients', apiRecipients),
+    served('GET /api/runs', apiRuns),
+    ['worker peak RSS', `${workerMemory.peak.toFixed(0)} MB`, workerMemory.peak <= 150],
+  ];
+  console.log('\n| benchmark | result | target met |\n| --- | --- | --- |');
+  for (const [name, figure, met] of targets) console.log(`| ${name} | ${figure} | ${met ? 'yes' : 'no'} |`);
+  console.log(`\nfigures written to ${RESULTS.replace(ROOT, '')}`);
+}
+
+main()
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const teardown of teardowns.reverse()) await Promise.resolve(teardown()).catch(() => {});
+    process.exit();
+  });
