@@ -60,6 +60,9 @@ export class MailCatcher {
       this.#server.once('error', reject);
       this.#server.listen(port, host, () => {
         this.#server.off('error', reject);
+        // Connection errors (a worker killed mid-mail resets its socket) must
+        // not take the whole process down; the client retries the mail.
+        this.#server.on('error', () => {});
         resolve();
       });
     });

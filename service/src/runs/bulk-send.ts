@@ -6,6 +6,11 @@ import { type Run, RunError, type RunStore } from './store.ts';
 export const MAX_RUN_SIZE = 100_000;
 /** Jobs per addBulk call: one Redis round trip (a MULTI) per chunk. */
 export const ENQUEUE_CHUNK = 1000;
+/**
+ * Chunks in flight at once: while Redis runs one chunk's scripts, this
+ * process serialises the next ones, so both cores work.
+ */
+export const CHUNKS_IN_FLIGHT = 4;
 
 export interface RunRequest {
   count: number;
@@ -68,17 +73,20 @@ export class BulkSender {
     for (;;) {
       const cursor = await this.#runs.enqueueCursor(run.id);
       if (cursor === undefined) return;
-      const chunk = await this.#runs.deliveriesAfter(run.id, cursor, ENQUEUE_CHUNK);
-      const last = chunk.at(-1);
+      const group = await this.#runs.deliveriesAfter(run.id, cursor, ENQUEUE_CHUNK * CHUNKS_IN_FLIGHT);
+      const last = group.at(-1);
       if (last === undefined) return;
-      await queue.addBulk(
-        chunk.map((d) => ({
-          name: 'send',
-          data: { runId: run.id, recipientId: d.recipientId, name: d.name, email: d.email, failureRate: run.failureRate },
-          opts: { ...options, jobId: jobId(run.id, d.recipientId) },
-        })),
+      const jobs = group.map((d) => ({
+        name: 'send',
+        data: { runId: run.id, recipientId: d.recipientId, name: d.name, email: d.email, failureRate: run.failureRate },
+        opts: { ...options, jobId: jobId(run.id, d.recipientId) },
+      }));
+      const chunks = Array.from({ length: Math.ceil(jobs.length / ENQUEUE_CHUNK) }, (_, i) =>
+        jobs.slice(i * ENQUEUE_CHUNK, (i + 1) * ENQUEUE_CHUNK),
       );
-      await this.#runs.advanceEnqueueCursor(run.id, cursor, last.recipientId, chunk.length);
+      // The cursor moves only once every chunk of the group is in Redis.
+      await Promise.all(chunks.map((chunk) => queue.addBulk(chunk)));
+      await this.#runs.advanceEnqueueCursor(run.id, cursor, last.recipientId, group.length);
     }
   }
 }

@@ -76,7 +76,8 @@ export const site: FastifyPluginAsync<WebDeps> = async (app, deps) => {
   });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(multipart, { limits: { fileSize: deps.config.import.maxBytes, files: 1, fields: 5 } });
-  await app.register(view, { engine: { eta: new Eta({ views: VIEWS, cache: true }) }, templates: VIEWS });
+  // production: compiled templates are cached (otherwise every request reads and compiles them again).
+  await app.register(view, { engine: { eta: new Eta({ views: VIEWS, cache: true }) }, templates: VIEWS, production: true });
   await app.register(fastifyStatic, { root: PUBLIC, prefix: '/assets/', maxAge: '1h' });
 
   app.decorateRequest('locale', 'en');
