@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { spawnService } from '../service/test/helpers/process.ts';
+import { runToEnd, spawnService } from '../service/test/helpers/process.ts';
 import { freePort } from '../service/test/helpers/ports.ts';
 import { startRedis } from '../service/test/helpers/servers.ts';
 import { ROOT } from './helpers/helm.ts';
@@ -12,15 +11,7 @@ import { ROOT } from './helpers/helm.ts';
 // mail catcher, real Redis): it imports what is missing, starts the runs and
 // follows them to their exact end.
 
-const run = (args: string[]) =>
-  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(join(ROOT, 'scripts/load.sh'), args, { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+const run = (args: string[]) => runToEnd(join(ROOT, 'scripts/load.sh'), args, { cwd: ROOT });
 
 t.test('scripts/load.sh drives runs through the JSON API', async (t) => {
   const redis = await startRedis();

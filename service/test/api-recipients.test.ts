@@ -1,6 +1,7 @@
 import t from 'tap';
 import { startApp } from './helpers/app.ts';
 import { startRedis } from './helpers/servers.ts';
+import { multipartCsv } from './helpers/process.ts';
 
 t.test('recipients API', async (t) => {
   const redis = await startRedis();
@@ -97,20 +98,11 @@ t.test('recipients API', async (t) => {
       invalidCount: 1,
     });
 
-    const boundary = 'mwboundary';
-    const body = [
-      `--${boundary}`,
-      'Content-Disposition: form-data; name="file"; filename="r.csv"',
-      'Content-Type: text/csv',
-      '',
-      'email,name\none@import.test,Dup\nthree@import.test,Three',
-      `--${boundary}--`,
-      '',
-    ].join('\r\n');
+    const { body, contentType } = multipartCsv('email,name\none@import.test,Dup\nthree@import.test,Three');
     const multipart = await app.inject({
       method: 'POST',
       url: '/api/recipients/import',
-      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      headers: { 'content-type': contentType },
       payload: body,
     });
     t.equal(multipart.statusCode, 200);

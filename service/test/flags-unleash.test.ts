@@ -1,12 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import t from 'tap';
 import { QUEUE_PREFIX } from '../src/queue/queues.ts';
 import { startApp } from './helpers/app.ts';
 import { waitFor } from './helpers/ports.ts';
-import { MAIN } from './helpers/process.ts';
+import { MAIN, runToEnd } from './helpers/process.ts';
 import { startRedis } from './helpers/servers.ts';
 import { ADMIN_TOKEN, CLIENT_TOKEN, startUnleash } from './helpers/unleash.ts';
 
@@ -19,14 +18,7 @@ interface UnleashFeature {
 
 // Asynchronous on purpose: Unleash runs in this process and must keep answering.
 const setupFlags = (env: Record<string, string>) =>
-  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [MAIN, 'setup-flags'], { env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+  runToEnd(process.execPath, [MAIN, 'setup-flags'], { env: { PATH: process.env.PATH ?? '', ...env } });
 
 t.test('Unleash drives the gate and the queue, and its absence is survived', async (t) => {
   const unleash = await startUnleash(t);

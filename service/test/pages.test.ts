@@ -1,6 +1,7 @@
 import t from 'tap';
 import { startApp, csrfFrom } from './helpers/app.ts';
 import { startRedis } from './helpers/servers.ts';
+import { multipartCsv } from './helpers/process.ts';
 import { freePort } from './helpers/ports.ts';
 import nodemailer from 'nodemailer';
 
@@ -92,20 +93,11 @@ t.test('HTML pages', async (t) => {
 
   await t.test('import through the form, without JavaScript', async (t) => {
     const { token, cookie } = await csrfFrom(service);
-    const boundary = 'pagesboundary';
-    const body = [
-      `--${boundary}`,
-      'Content-Disposition: form-data; name="file"; filename="r.csv"',
-      'Content-Type: text/csv',
-      '',
-      'name,email\nForm One,one@form.test\nBad,bad',
-      `--${boundary}--`,
-      '',
-    ].join('\r\n');
+    const { body, contentType } = multipartCsv('name,email\nForm One,one@form.test\nBad,bad');
     const response = await app.inject({
       method: 'POST',
       url: `/recipients/import?_csrf=${encodeURIComponent(token)}`,
-      headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, cookie },
+      headers: { 'content-type': contentType, cookie },
       payload: body,
     });
     t.equal(response.statusCode, 200);

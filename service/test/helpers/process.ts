@@ -34,3 +34,38 @@ export async function spawnService(t: Test, mode: string, env: Record<string, st
   });
   return { child, url, output: () => output, exited };
 }
+
+export interface Finished {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command to its end without blocking this process's event loop
+ * (servers the command talks to may live in this process).
+ */
+export function runToEnd(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Finished> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, options);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** A multipart/form-data body with one CSV file in the field `file`, as a browser sends it. */
+export function multipartCsv(csv: string, boundary = 'mail-worker-test-boundary'): { body: string; contentType: string } {
+  const body = [
+    `--${boundary}`,
+    'Content-Disposition: form-data; name="file"; filename="recipients.csv"',
+    'Content-Type: text/csv',
+    '',
+    csv,
+    `--${boundary}--`,
+    '',
+  ].join('\r\n');
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
+}
