@@ -155,6 +155,12 @@ t.test('Mailpit, Unleash, Redis and PostgreSQL on or off wire the app accordingl
   t.notOk('UNLEASH_URL' in noUnleash, 'flags off: no Unleash address');
 });
 
+t.test("Node's heap is sized from the container's memory limit", async (t) => {
+  const ms = render(h4, { set: { 'worker.resources.limits.memory': '1Gi' } });
+  t.equal(env(find(ms, 'Deployment', '-worker'), 'NODE_OPTIONS')?.value, '--max-old-space-size=768');
+  t.equal(env(find(ms, 'Deployment', '-web'), 'NODE_OPTIONS')?.value, '--max-old-space-size=192', 'web: 3/4 of its 256Mi');
+});
+
 t.test('credentials only in Secrets', async (t) => {
   const sentinels = {
     'admin.user': 'admin',

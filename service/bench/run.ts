@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { parse } from 'yaml';
 import { Queue } from 'bullmq';
 import { openDatabase } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrations.ts';
@@ -20,6 +21,19 @@ import { startRedis } from '../test/helpers/servers.ts';
 import { startSmtpSink } from '../test/helpers/smtp.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The production artifact, as the image runs it (scripts/bench.sh builds it first). */
+const MAIN = join(ROOT, 'service/dist/main.js');
+
+/** The NODE_OPTIONS the chart gives a container: old space at 3/4 of its memory limit (charts/mail-worker/templates/_helpers.tpl). */
+function chartNodeOptions(component: 'web' | 'worker'): string {
+  const values = parse(readFileSync(join(ROOT, 'charts/mail-worker/values.yaml'), 'utf8')) as Record<
+    string,
+    { resources: { limits: { memory: string } } }
+  >;
+  const limit = values[component]?.resources.limits.memory ?? '';
+  const mi = limit.endsWith('Gi') ? Number(limit.slice(0, -2)) * 1024 : Number(limit.replace(/Mi$/, ''));
+  return `--max-old-space-size=${Math.floor((mi * 3) / 4)}`;
+}
 const RESULTS = join(ROOT, 'bench/results/latest.json');
 const step = (text: string) => process.stderr.write(`\n==> ${text}\n`);
 
@@ -83,7 +97,7 @@ async function main() {
   const results: Record<string, Record<string, number>> = {};
 
   step('1/5 CSV import of 100,000 rows through POST /api/recipients/import');
-  const web = await spawnService(t, 'web', { ...env, IMPORT_MAX_ROWS: '200000' });
+  const web = await spawnService(t, 'web', { ...env, IMPORT_MAX_ROWS: '200000', NODE_OPTIONS: chartNodeOptions('web') }, MAIN);
   const pid = web.child.pid as number;
   const file = await csvFile(100_000, work, 'import');
   const before = memory(pid).rss;
@@ -155,7 +169,12 @@ async function main() {
   await noopQueue.close();
 
   step('4/5 delivery: 10,000 mails from POST /api/runs until every outcome is recorded, one worker process');
-  const worker = await spawnService(t, 'worker', { ...env, WORKER_CONCURRENCY: String(concurrency) });
+  const worker = await spawnService(
+    t,
+    'worker',
+    { ...env, WORKER_CONCURRENCY: String(concurrency), NODE_OPTIONS: chartNodeOptions('worker') },
+    MAIN,
+  );
   const mailsBefore = smtp.mails.length;
   const deliveryStart = performance.now();
   const { id } = await post(`${web.url}/api/runs`, { count: 10_000, failureRate: 0 });

@@ -5,16 +5,15 @@ import type { Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrations.ts';
 import { FileFlags } from './flags/file-flags.ts';
-import { UnleashFlags } from './flags/unleash-flags.ts';
 import type { Flags } from './flags/flags.ts';
-import { MailCatcher } from './mail/catcher.ts';
+import type { MailCatcher } from './mail/catcher.ts';
 import { createTransport } from './mail/transport.ts';
 import { createMetrics, registerQueueGauges } from './metrics.ts';
 import { closeQueues, openQueues, redisConnection } from './queue/queues.ts';
 import { RecipientStore } from './recipients/store.ts';
 import { BulkSender } from './runs/bulk-send.ts';
 import { RunStore } from './runs/store.ts';
-import { buildHealthApp, buildWebApp } from './web/app.ts';
+import { buildHealthApp } from './web/app.ts';
 import { within } from './web/routes/health.ts';
 import { MailWorkers } from './worker/worker.ts';
 
@@ -88,6 +87,9 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
 
     let catcher: MailCatcher | undefined;
     if (config.embeddedMailCatcher) {
+      // Loaded only when used (as are the dashboard and Unleash below): a
+      // worker process stays small.
+      const { MailCatcher } = await import('./mail/catcher.ts');
       catcher = new MailCatcher();
       await catcher.listen(config.smtp.port, config.smtp.host === 'localhost' ? '127.0.0.1' : config.smtp.host);
       started('mail catcher', () => (catcher as MailCatcher).close());
@@ -126,9 +128,13 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
       app = buildHealthApp({ logger, metrics, readiness });
     } else {
       const flags: Flags = config.unleash
-        ? new UnleashFlags({ ...config.unleash, log: { warn: (m) => logger.warn(m), info: (m) => logger.info(m) } })
+        ? new (await import('./flags/unleash-flags.ts')).UnleashFlags({
+            ...config.unleash,
+            log: { warn: (m) => logger.warn(m), info: (m) => logger.info(m) },
+          })
         : new FileFlags(config.flagsFile);
       started('flags', () => flags.close());
+      const { buildWebApp } = await import('./web/web-app.ts');
       app = buildWebApp({
         config,
         logger,

@@ -210,3 +210,20 @@ readinessProbe:
 {{- if contains ":" $url.host }}{{ $url.host }}{{ else }}{{ printf "%s:6379" $url.host }}{{ end }}
 {{- end }}
 {{- end }}
+
+{{/*
+NODE_OPTIONS for a container with the given resources: V8's old space capped
+at three quarters of the memory limit, so the heap is collected before the
+kernel's OOM killer steps in (V8 otherwise grows lazily while memory looks
+plentiful). Limits in Mi or Gi; nothing for other units or no limit.
+*/}}
+{{- define "mail-worker.nodeOptions" -}}
+{{- $limit := toString (dig "limits" "memory" "" .) }}
+{{- $mi := 0 }}
+{{- if hasSuffix "Mi" $limit }}{{ $mi = trimSuffix "Mi" $limit | int }}{{ end }}
+{{- if hasSuffix "Gi" $limit }}{{ $mi = mul (trimSuffix "Gi" $limit | int) 1024 }}{{ end }}
+{{- if gt $mi 0 }}
+- name: NODE_OPTIONS
+  value: {{ printf "--max-old-space-size=%d" (div (mul $mi 3) 4) | quote }}
+{{- end }}
+{{- end }}

@@ -32,6 +32,7 @@ spec:
           value: {{ .Values.faults.errorRate | quote }}
         - name: FAULT_DELAY_MS
           value: {{ .Values.faults.delayMs | quote }}
+        {{- include "mail-worker.nodeOptions" .Values.web.resources | nindent 8 }}
       {{- include "mail-worker.probes" . | nindent 6 }}
       resources:
         {{- toYaml .Values.web.resources | nindent 8 }}

@@ -11,9 +11,6 @@ import type { Kysely } from 'kysely';
 import type { Tables } from '../db/schema.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { httpMetrics } from './http-metrics.ts';
-import { site } from './site.ts';
-import { queuesBoard } from './routes/queues-board.ts';
-import { faults } from './faults.ts';
 
 export interface WebDeps {
   config: Config;
@@ -29,13 +26,13 @@ export interface WebDeps {
   catcher?: MailCatcher;
 }
 
-/** Answers every error as JSON on the API and as a page elsewhere, never with a stack trace. */
+/** Answers every error as JSON, never with a stack trace. */
 function errorStatus(error: FastifyError): number {
   const status = error.statusCode ?? 500;
   return status >= 400 && status < 600 ? status : 500;
 }
 
-function baseApp(logger: FastifyBaseLogger): FastifyInstance {
+export function baseApp(logger: FastifyBaseLogger): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
     // Larger bodies (CSV uploads) are streamed by their own routes.
@@ -48,19 +45,6 @@ function baseApp(logger: FastifyBaseLogger): FastifyInstance {
     const message = status >= 500 ? 'internal error: see the server log' : error.message;
     return reply.status(status).send({ error: message, ...(error.code ? { code: error.code } : {}) });
   });
-  return app;
-}
-
-/** The whole web app: dashboard, JSON API, bull-board, health and metrics. */
-export function buildWebApp(deps: WebDeps): FastifyInstance {
-  const app = baseApp(deps.logger);
-  app.register(httpMetrics, { metrics: deps.metrics });
-  app.register(healthRoutes, { metrics: deps.metrics, readiness: deps.readiness });
-  app.register(async (scope) => {
-    scope.register(faults, deps.config.faults);
-    scope.register(site, deps);
-  });
-  app.register(queuesBoard, { prefix: '/queues', queues: deps.queues, admin: deps.config.admin });
   return app;
 }
 

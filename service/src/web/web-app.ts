@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+import { baseApp, type WebDeps } from './app.ts';
+import { faults } from './faults.ts';
+import { httpMetrics } from './http-metrics.ts';
+import { healthRoutes } from './routes/health.ts';
+import { queuesBoard } from './routes/queues-board.ts';
+import { site } from './site.ts';
+
+// Kept apart from app.ts so a worker process, which serves only probes and
+// metrics, never loads the dashboard's plugins, templates and bull-board.
+
+/** The whole web app: dashboard, JSON API, bull-board, health and metrics. */
+export function buildWebApp(deps: WebDeps): FastifyInstance {
+  const app = baseApp(deps.logger);
+  app.register(httpMetrics, { metrics: deps.metrics });
+  app.register(healthRoutes, { metrics: deps.metrics, readiness: deps.readiness });
+  app.register(async (scope) => {
+    scope.register(faults, deps.config.faults);
+    scope.register(site, deps);
+  });
+  app.register(queuesBoard, { prefix: '/queues', queues: deps.queues, admin: deps.config.admin });
+  return app;
+}
