@@ -107,11 +107,7 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
           ...(config.sendRateLimit !== undefined ? { rateLimit: config.sendRateLimit } : {}),
           shutdownGraceMs: config.shutdownGraceMs,
           lockMs: config.jobLockMs,
-          log: {
-            info: (msg) => logger.info(msg),
-            warn: (msg) => logger.warn(msg),
-            error: (obj, msg) => logger.error(obj, msg),
-          },
+          log: logger,
         },
       );
       workers.start();
@@ -130,7 +126,7 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
       const flags: Flags = config.unleash
         ? new (await import('./flags/unleash-flags.ts')).UnleashFlags({
             ...config.unleash,
-            log: { warn: (m) => logger.warn(m), info: (m) => logger.info(m) },
+            log: logger,
           })
         : new FileFlags(config.flagsFile);
       started('flags', () => flags.close());

@@ -9,6 +9,8 @@ t.test('recipients API', async (t) => {
   const service = await startApp(t, 'web', { REDIS_URL: redis.url, IMPORT_MAX_BYTES: String(64 * 1024), IMPORT_MAX_ROWS: '500' });
   const app = service.app!;
   const post = (payload: unknown) => app.inject({ method: 'POST', url: '/api/recipients', payload: payload as object });
+  const importCsv = (csv: string) =>
+    app.inject({ method: 'POST', url: '/api/recipients/import', headers: { 'content-type': 'text/csv' }, payload: csv });
   const list = async (query = '') => (await app.inject({ method: 'GET', url: `/api/recipients${query}` })).json();
 
   await t.test('add, list, duplicate, delete', async (t) => {
@@ -84,12 +86,7 @@ t.test('recipients API', async (t) => {
 
   await t.test('import as text/csv and as multipart', async (t) => {
     const csv = 'name,email\nCsv One,one@import.test\nCsv Two,two@import.test\nBroken,broken\n';
-    const plain = await app.inject({
-      method: 'POST',
-      url: '/api/recipients/import',
-      headers: { 'content-type': 'text/csv' },
-      payload: csv,
-    });
+    const plain = await importCsv(csv);
     t.equal(plain.statusCode, 200);
     t.same(plain.json(), {
       imported: 2,
@@ -112,29 +109,14 @@ t.test('recipients API', async (t) => {
   await t.test('import refusals: 400 and 413, nothing stored', async (t) => {
     const before = (await list()).total;
     const bigRows = Array.from({ length: 3000 }, (_, i) => `Big ${i},big${i}@import.test`).join('\n');
-    const tooLarge = await app.inject({
-      method: 'POST',
-      url: '/api/recipients/import',
-      headers: { 'content-type': 'text/csv' },
-      payload: `name,email\n${bigRows}`,
-    });
+    const tooLarge = await importCsv(`name,email\n${bigRows}`);
     t.equal(tooLarge.statusCode, 413);
     t.match(tooLarge.json(), { error: /larger than the import limit/ });
     const manyRows = Array.from({ length: 501 }, (_, i) => `R${i},r${i}@rows.test`).join('\n');
-    const tooMany = await app.inject({
-      method: 'POST',
-      url: '/api/recipients/import',
-      headers: { 'content-type': 'text/csv' },
-      payload: `name,email\n${manyRows}`,
-    });
+    const tooMany = await importCsv(`name,email\n${manyRows}`);
     t.equal(tooMany.statusCode, 400);
     t.match(tooMany.json(), { error: /more than the import limit of 500 rows/ });
-    const noHeader = await app.inject({
-      method: 'POST',
-      url: '/api/recipients/import',
-      headers: { 'content-type': 'text/csv' },
-      payload: 'a@b.test,A\n',
-    });
+    const noHeader = await importCsv('a@b.test,A\n');
     t.equal(noHeader.statusCode, 400);
     const noFile = await app.inject({
       method: 'POST',

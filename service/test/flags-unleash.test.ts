@@ -60,6 +60,16 @@ t.test('Unleash drives the gate and the queue, and its absence is survived', asy
   const app = service.app!;
   const flags = async () => (await app.inject({ method: 'GET', url: '/api/flags' })).json();
   const startRun = () => app.inject({ method: 'POST', url: '/api/runs', payload: { count: 1 } });
+  /** Starts runs until one is answered with `status`, within the refresh interval and some. */
+  const runAnswering = (status: number, what: string) =>
+    waitFor(
+      what,
+      async () => {
+        const response = await startRun();
+        return response.statusCode === status ? response : undefined;
+      },
+      5000,
+    );
   await app.inject({ method: 'POST', url: '/api/recipients', payload: { name: 'Flag', email: 'flag@unleash.test' } });
 
   await t.test('values come from Unleash once fetched', async (t) => {
@@ -72,25 +82,11 @@ t.test('Unleash drives the gate and the queue, and its absence is survived', asy
 
   await t.test('bulk_send_feature off: POST /api/runs answers 403 within the refresh interval; on again: accepted', async (t) => {
     t.equal((await unleash.admin('POST', '/projects/default/features/bulk_send_feature/environments/development/off')).status, 200);
-    const refused = await waitFor(
-      'the gate to close',
-      async () => {
-        const response = await startRun();
-        return response.statusCode === 403 ? response : undefined;
-      },
-      5000,
-    );
+    const refused = await runAnswering(403, 'the gate to close');
     t.match(refused.json(), { error: /bulk_send_feature/ });
     t.match((await app.inject({ method: 'GET', url: '/' })).body, /switched off by the feature flag bulk_send_feature/);
     await unleash.admin('POST', '/projects/default/features/bulk_send_feature/environments/development/on');
-    const accepted = await waitFor(
-      'the gate to open',
-      async () => {
-        const response = await startRun();
-        return response.statusCode === 202 ? response : undefined;
-      },
-      5000,
-    );
+    const accepted = await runAnswering(202, 'the gate to open');
     t.equal(accepted.json().queue, 'mail-default');
   });
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { WebDeps } from '../app.ts';
 import type { MailCatcher } from '../../mail/catcher.ts';
 import { renderPage } from './pages.ts';
-import { intParam } from './recipients-api.ts';
+import { idParam } from './recipients-api.ts';
 
 /** The embedded mail catcher's pages: list, one mail, clear. */
 export const mailCatcherPages: FastifyPluginAsync<WebDeps & { catcher: MailCatcher }> = async (app, deps) => {
@@ -10,11 +10,11 @@ export const mailCatcherPages: FastifyPluginAsync<WebDeps & { catcher: MailCatch
   app.get('/api/mail', async () => ({ received: catcher.received, items: catcher.list(100) }));
 
   app.get('/mail', async (request, reply) =>
-    renderPage(deps, request, reply, 'mail-list', { mails: catcher.list(100), received: catcher.received, kept: catcher.list(100).length }),
+    renderPage(deps, request, reply, 'mail-list', { mails: catcher.list(100), received: catcher.received }),
   );
 
   app.get('/mail/:id', async (request, reply) => {
-    const id = intParam(request.params as Record<string, unknown>, 'id', 0, 1, Number.MAX_SAFE_INTEGER);
+    const id = idParam(request.params);
     const mail = catcher.get(id);
     if (mail === undefined) return renderPage(deps, request, reply, 'error', { message: request.t('notFound') }, 404);
     return renderPage(deps, request, reply, 'mail', { mail });
@@ -22,7 +22,7 @@ export const mailCatcherPages: FastifyPluginAsync<WebDeps & { catcher: MailCatch
 
   // The mail's own HTML, isolated: served with a CSP that forbids scripts, shown in a sandboxed iframe.
   app.get('/mail/:id/html', async (request, reply) => {
-    const id = intParam(request.params as Record<string, unknown>, 'id', 0, 1, Number.MAX_SAFE_INTEGER);
+    const id = idParam(request.params);
     const mail = catcher.get(id);
     if (mail?.html === undefined) return reply.status(404).send({ error: `no HTML body for caught mail ${id}` });
     return reply

@@ -5,7 +5,7 @@ import { ImportError, type ImportResult } from '../../recipients/csv-import.ts';
 import { checkRecipient } from '../../recipients/validation.ts';
 import { checkRunRequest } from '../../runs/bulk-send.ts';
 import { RunError } from '../../runs/store.ts';
-import { csvUpload, intParam, runImport } from './recipients-api.ts';
+import { csvUpload, idParam, intParam, runImport } from './recipients-api.ts';
 import { FAILURES_SHOWN, RUNS_PAGE } from './runs-api.ts';
 
 export const RECIPIENTS_PAGE = 20;
@@ -101,7 +101,7 @@ export const pages: FastifyPluginAsync<WebDeps> = async (app, deps) => {
   });
 
   app.post('/recipients/:id/delete', protect, async (request, reply) => {
-    const id = intParam(request.params as Record<string, unknown>, 'id', 0, 1, Number.MAX_SAFE_INTEGER);
+    const id = idParam(request.params);
     await deps.recipients.delete(id);
     return reply.redirect('/?notice=deleted', 303);
   });
@@ -130,14 +130,14 @@ export const pages: FastifyPluginAsync<WebDeps> = async (app, deps) => {
   });
 
   app.get('/runs/:id', async (request, reply) => {
-    const id = intParam(request.params as Record<string, unknown>, 'id', 0, 1, Number.MAX_SAFE_INTEGER);
+    const id = idParam(request.params);
     const run = await deps.runs.get(id);
     if (run === undefined) return renderPage(deps, request, reply, 'error', { message: request.t('notFound') }, 404);
     return renderPage(deps, request, reply, 'run', { run, failures: await deps.runs.failures(id, FAILURES_SHOWN) });
   });
 
   app.post('/runs/:id/resume', protect, async (request, reply) => {
-    const id = intParam(request.params as Record<string, unknown>, 'id', 0, 1, Number.MAX_SAFE_INTEGER);
+    const id = idParam(request.params);
     const run = await deps.runs.get(id);
     if (run === undefined) return renderPage(deps, request, reply, 'error', { message: request.t('notFound') }, 404);
     await deps.bulk.enqueue(run);

@@ -20,6 +20,11 @@ export function intParam(query: Record<string, unknown>, name: string, fallback:
   return value;
 }
 
+/** The `:id` route parameter: a positive whole number, else 400. */
+export function idParam(params: unknown): number {
+  return intParam(params as Record<string, unknown>, 'id', 0, 1, Number.MAX_SAFE_INTEGER);
+}
+
 export function listQuery(query: Record<string, unknown>) {
   const q = query.q;
   if (q !== undefined && (typeof q !== 'string' || q.length > 200)) throw new BadRequest('q must be text of at most 200 characters');
@@ -81,7 +86,7 @@ export const recipientsApi: FastifyPluginAsync<WebDeps> = async (app, deps) => {
   });
 
   app.delete('/api/recipients/:id', async (request, reply) => {
-    const id = intParam(request.params as Record<string, unknown>, 'id', 0, 1, Number.MAX_SAFE_INTEGER);
+    const id = idParam(request.params);
     if (!(await deps.recipients.delete(id))) return reply.status(404).send({ error: `no recipient with id ${id}` });
     return reply.status(204).send();
   });

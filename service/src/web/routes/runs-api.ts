@@ -2,14 +2,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { WebDeps } from '../app.ts';
 import { checkRunRequest } from '../../runs/bulk-send.ts';
 import { RunError } from '../../runs/store.ts';
-import { intParam } from './recipients-api.ts';
+import { idParam, intParam } from './recipients-api.ts';
 
 export const RUNS_PAGE = 20;
 export const FAILURES_SHOWN = 500;
 
 export const runsApi: FastifyPluginAsync<WebDeps> = async (app, deps) => {
   async function findRun(params: unknown) {
-    const id = intParam(params as Record<string, unknown>, 'id', 0, 1, Number.MAX_SAFE_INTEGER);
+    const id = idParam(params);
     const run = await deps.runs.get(id);
     if (run === undefined) throw Object.assign(new Error(`no send run with id ${id}`), { statusCode: 404 });
     return run;
