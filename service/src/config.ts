@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import addressparser from 'nodemailer/lib/addressparser';
+import type { Mailbox } from './mail/compose.ts';
+import { isValidEmail } from './recipients/validation.ts';
 
 // Every environment variable the service reads, parsed and validated in one
 // place. A bad value stops start-up with a message naming the variable and
@@ -12,7 +15,7 @@ export interface Config {
   databaseUrl: string;
   redisUrl: string;
   smtp: { host: string; port: number; user?: string; password?: string; secure: boolean };
-  mailFrom: string;
+  mailFrom: Mailbox;
   embeddedMailCatcher: boolean;
   mailCatcherUrl?: string;
   unleash?: { url: string; apiToken?: string; environment: string; refreshIntervalMs: number; backupPath?: string };
@@ -99,6 +102,15 @@ class EnvReader {
     return fallback;
   }
 
+  /** One mailbox, `Name <address>` or a bare address; the address as strict as a recipient's. */
+  mailbox(name: string, fallback: string): Mailbox {
+    const raw = this.string(name, fallback);
+    const mailbox = parseMailbox(raw);
+    if (mailbox !== undefined) return mailbox;
+    this.problems.push(`${name}=${JSON.stringify(raw)}: expected one mailbox, e.g. "Mail Worker <mail-worker@example.test>"`);
+    return parseMailbox(fallback) as Mailbox;
+  }
+
   url(name: string, fallback: string | undefined, protocols: readonly string[]): string | undefined {
     const raw = this.optional(name) ?? fallback;
     if (raw === undefined) return undefined;
@@ -115,6 +127,15 @@ class EnvReader {
     }
     return raw;
   }
+}
+
+function parseMailbox(text: string): Mailbox | undefined {
+  // eslint-disable-next-line no-control-regex -- a line break in a header value is exactly what this refuses
+  if (/[\u0000-\u001f\u007f]/.test(text)) return undefined;
+  const parsed = addressparser(text, { flatten: true });
+  const only = parsed.length === 1 ? parsed[0] : undefined;
+  if (only?.address === undefined || !isValidEmail(only.address)) return undefined;
+  return only.name === '' ? { address: only.address } : { name: only.name, address: only.address };
 }
 
 function packageVersion(): string {
@@ -187,7 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
       secure: read.boolean('SMTP_SECURE', false),
       ...(smtpUser !== undefined && smtpPassword !== undefined ? { user: smtpUser, password: smtpPassword } : {}),
     },
-    mailFrom: read.string('MAIL_FROM', 'Mail Worker <mail-worker@example.test>'),
+    mailFrom: read.mailbox('MAIL_FROM', 'Mail Worker <mail-worker@example.test>'),
     embeddedMailCatcher: read.boolean('EMBEDDED_MAIL_CATCHER', false),
     mailCatcherUrl: read.url('MAIL_CATCHER_URL', undefined, ['http:', 'https:']),
     unleash:

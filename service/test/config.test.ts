@@ -49,6 +49,15 @@ t.test('every bad value is reported at once, naming the variable and what it acc
   t.equal((error as ConfigError).problems.length, 9);
 });
 
+t.test('MAIL_FROM is one mailbox', async (t) => {
+  t.same(loadConfig({}).mailFrom, { name: 'Mail Worker', address: 'mail-worker@example.test' });
+  t.same(loadConfig({ MAIL_FROM: 'ops@example.com' }).mailFrom, { address: 'ops@example.com' });
+  t.same(loadConfig({ MAIL_FROM: '"Ops, Tokyo" <ops@example.com>' }).mailFrom, { name: 'Ops, Tokyo', address: 'ops@example.com' });
+  for (const bad of ['a@example.com, b@example.com', 'Ops <not-an-address>', 'Ops <ops@example.com>\r\nBcc: x@example.com']) {
+    t.throws(() => loadConfig({ MAIL_FROM: bad }), /MAIL_FROM=.*: expected one mailbox/, JSON.stringify(bad));
+  }
+});
+
 t.test('credentials and optional parts', async (t) => {
   const config = loadConfig({
     ADMIN_USER: 'a',

@@ -131,7 +131,7 @@ t.test('a permanent SMTP error (5xx) fails at once; a malformed job fails clearl
   await state(unknown.id!);
   t.match(
     (await jobs.getJob(garbage.id!))?.failedReason,
-    /malformed job payload: runId must be a positive whole number.*email must be a non-empty string/,
+    /malformed job payload: runId must be a positive whole number.*email must be a valid email address/,
   );
   t.match((await jobs.getJob(unknown.id!))?.failedReason, /unknown job name "reticulate-splines"/);
   t.equal((await jobs.getJob(garbage.id!))?.attemptsMade, 1, 'not retried');

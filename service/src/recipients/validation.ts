@@ -12,6 +12,10 @@ const EMAIL =
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+export function isValidEmail(email: string): boolean {
+  return EMAIL.test(email);
+}
+
 export interface RecipientInput {
   name: string;
   email: string;
@@ -34,7 +38,7 @@ export function checkRecipient(input: { name?: unknown; email?: unknown }): Chec
   else if (email === undefined) problems.email = 'email must be a string';
   else if (email === '') problems.email = 'email is empty';
   else if (email.length > MAX_EMAIL_LENGTH) problems.email = `email is longer than ${MAX_EMAIL_LENGTH} characters`;
-  else if (!EMAIL.test(email)) problems.email = `${JSON.stringify(email.slice(0, 80))} is not a valid email address`;
+  else if (!isValidEmail(email)) problems.email = `${JSON.stringify(email.slice(0, 80))} is not a valid email address`;
 
   if (Object.keys(problems).length > 0 || name === undefined || email === undefined) return { ok: false, problems };
   return { ok: true, value: { name, email } };

@@ -1,9 +1,11 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { MailTransport } from '../mail/transport.ts';
 import { isPermanentSmtpError } from '../mail/transport.ts';
+import { composeMail, type Mailbox } from '../mail/compose.ts';
 import { buildMessage } from '../mail/message.ts';
 import type { Metrics } from '../metrics.ts';
 import type { MailJob } from '../queue/queues.ts';
+import { isValidEmail } from '../recipients/validation.ts';
 import type { RunStore } from '../runs/store.ts';
 
 export class SimulatedFailure extends Error {
@@ -23,8 +25,9 @@ export function checkMailJob(name: string, data: unknown): MailJob {
   };
   positiveInt('runId');
   positiveInt('recipientId');
-  if (typeof d.email !== 'string' || d.email === '') problems.push('email must be a non-empty string');
-  if (typeof d.name !== 'string') problems.push('name must be a string');
+  if (typeof d.email !== 'string' || !isValidEmail(d.email)) problems.push('email must be a valid email address');
+  // eslint-disable-next-line no-control-regex -- a line break would end up in the To header
+  if (typeof d.name !== 'string' || /[\u0000-\u001f\u007f]/.test(d.name)) problems.push('name must be a string without control characters');
   if (typeof d.failureRate !== 'number' || !(d.failureRate >= 0 && d.failureRate <= 1))
     problems.push('failureRate must be a number from 0 to 1');
   if (problems.length > 0) throw new UnrecoverableError(`malformed job payload: ${problems.join('; ')}`);
@@ -34,7 +37,7 @@ export function checkMailJob(name: string, data: unknown): MailJob {
 export interface ProcessorDeps {
   runs: RunStore;
   transport: MailTransport;
-  mailFrom: string;
+  mailFrom: Mailbox;
   metrics: Metrics;
   /** Injectable so tests can decide which attempts fail; Math.random in production. */
   random?: () => number;
@@ -68,11 +71,9 @@ export function createProcessor(deps: ProcessorDeps) {
     try {
       if (random() < mail.failureRate) throw new SimulatedFailure(mail.failureRate);
       const started = performance.now();
-      await deps.transport.sendMail({
-        from: deps.mailFrom,
-        to: { name: mail.name, address: mail.email },
-        ...buildMessage(mail, new Date()),
-      });
+      const sentAt = new Date();
+      const raw = composeMail(deps.mailFrom, { name: mail.name, address: mail.email }, buildMessage(mail, sentAt), sentAt);
+      await deps.transport.sendMail({ envelope: { from: deps.mailFrom.address, to: [mail.email] }, raw });
       deps.metrics.sendDuration.observe({ queue }, (performance.now() - started) / 1000);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
