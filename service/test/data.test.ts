@@ -107,6 +107,27 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
       t.match(await runs.get(run.id), { sent: 15, failed: 5, status: 'completed_with_failures' });
     });
 
+    await t.test('runs: one batch of outcomes across runs, with different values for the same delivery', async (t) => {
+      const first = await runs.create({ count: 3, failureRate: 0, queue: 'mail-default' });
+      const second = await runs.create({ count: 2, failureRate: 0, queue: 'mail-default' });
+      const [a, b, c] = await runs.deliveriesAfter(first.id, 0, 10);
+      const [d, e] = await runs.deliveriesAfter(second.id, 0, 10);
+      // Issued in one turn, so they share one transaction.
+      const answers = await Promise.all([
+        runs.recordOutcome({ runId: first.id, recipientId: a!.recipientId, outcome: 'failed', attempts: 2, error: 'first' }),
+        runs.recordOutcome({ runId: first.id, recipientId: a!.recipientId, outcome: 'sent', attempts: 3 }),
+        runs.recordOutcome({ runId: first.id, recipientId: b!.recipientId, outcome: 'sent', attempts: 1 }),
+        runs.recordOutcome({ runId: second.id, recipientId: d!.recipientId, outcome: 'sent', attempts: 1 }),
+        runs.recordOutcome({ runId: second.id, recipientId: e!.recipientId, outcome: 'failed', attempts: 1, error: 'x' }),
+        runs.outcomeOf(first.id, c!.recipientId),
+      ]);
+      t.equal(answers.slice(0, 5).filter(Boolean).length, 4, 'one outcome for the delivery reported twice');
+      t.equal(answers[0] === true, (await runs.failures(first.id, 10)).length === 1, 'the call that answered true is the one stored');
+      t.equal(answers[5], null, 'a read in the same turn');
+      t.match(await runs.get(first.id), { sent: (answers[0] ? 0 : 1) + 1, failed: answers[0] ? 1 : 0, finishedAt: null });
+      t.match(await runs.get(second.id), { sent: 1, failed: 1, status: 'completed_with_failures' });
+    });
+
     await t.test('runs: the enqueue cursor only moves from where it was', async (t) => {
       const run = await runs.create({ count: 4, failureRate: 0, queue: 'mail-default' });
       await runs.advanceEnqueueCursor(run.id, 0, 10, 2);

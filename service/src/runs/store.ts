@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { Batcher } from '../db/batcher.ts';
 import type { Outcome, RunRow, Tables } from '../db/schema.ts';
 
 export type RunStatus = 'queued' | 'sending' | 'completed' | 'completed_with_failures';
@@ -30,6 +31,19 @@ export interface PendingDelivery {
   name: string;
   email: string;
 }
+
+export interface DeliveryKey {
+  runId: number;
+  recipientId: number;
+}
+
+export interface OutcomeInput extends DeliveryKey {
+  outcome: Outcome;
+  attempts: number;
+  error?: string;
+}
+
+const pairKey = (key: DeliveryKey) => `${key.runId}:${key.recipientId}`;
 
 /** A run could not be created; nothing was stored. */
 export class RunError extends Error {
@@ -63,6 +77,10 @@ function toRun(row: RunRow): Run {
 
 export class RunStore {
   readonly #db: Kysely<Tables>;
+  // Every job reads its outcome before sending and writes it after; batched,
+  // a busy worker makes a few queries per turn instead of a few per job.
+  readonly #outcomeReads = new Batcher((keys: DeliveryKey[]) => this.#outcomesOf(keys));
+  readonly #outcomeWrites = new Batcher((inputs: OutcomeInput[]) => this.#recordOutcomes(inputs));
 
   constructor(db: Kysely<Tables>) {
     this.#db = db;
@@ -120,7 +138,8 @@ export class RunStore {
       .selectFrom('deliveries')
       .select(['recipient_id', 'name', 'email', 'attempts', 'error', 'finished_at'])
       .where('run_id', '=', runId)
-      .where('outcome', '=', 'failed')
+      // A literal, not a parameter: only then can SQLite use the partial index of failed deliveries.
+      .where('outcome', '=', sql.lit('failed'))
       .orderBy('recipient_id')
       .limit(limit)
       .execute();
@@ -167,46 +186,91 @@ export class RunStore {
       .execute();
   }
 
-  async outcomeOf(runId: number, recipientId: number): Promise<Outcome | null | undefined> {
-    const row = await this.#db
-      .selectFrom('deliveries')
-      .select('outcome')
-      .where('run_id', '=', runId)
-      .where('recipient_id', '=', recipientId)
-      .executeTakeFirst();
-    return row?.outcome;
+  /** The delivery's outcome: null while it has none, undefined if the run has no such delivery. */
+  outcomeOf(runId: number, recipientId: number): Promise<Outcome | null | undefined> {
+    return this.#outcomeReads.add({ runId, recipientId });
+  }
+
+  async #outcomesOf(keys: DeliveryKey[]): Promise<Array<Outcome | null | undefined>> {
+    const outcomes = new Map<string, Outcome | null>();
+    for (const [runId, recipientIds] of byRun(keys)) {
+      const rows = await this.#db
+        .selectFrom('deliveries')
+        .select(['recipient_id', 'outcome'])
+        .where('run_id', '=', runId)
+        .where('recipient_id', 'in', recipientIds)
+        .execute();
+      for (const row of rows) outcomes.set(pairKey({ runId, recipientId: row.recipient_id }), row.outcome);
+    }
+    return keys.map((key) => outcomes.get(pairKey(key)));
   }
 
   /**
    * Records a delivery's final outcome exactly once. The tally and the run's
    * completion change in the same transaction, and only when this call is the
    * one that gave the delivery its outcome; a second call (a re-delivered job)
-   * changes nothing and answers false.
+   * changes nothing and answers false. Calls arriving together share one
+   * transaction.
    */
-  async recordOutcome(input: { runId: number; recipientId: number; outcome: Outcome; attempts: number; error?: string }): Promise<boolean> {
+  recordOutcome(input: OutcomeInput): Promise<boolean> {
+    return this.#outcomeWrites.add(input);
+  }
+
+  #recordOutcomes(inputs: OutcomeInput[]): Promise<boolean[]> {
     return this.#db.transaction().execute(async (trx) => {
       const now = new Date().toISOString();
-      const updated = await trx
-        .updateTable('deliveries')
-        .set({ outcome: input.outcome, attempts: input.attempts, error: input.error ?? null, finished_at: now })
-        .where('run_id', '=', input.runId)
-        .where('recipient_id', '=', input.recipientId)
-        .where('outcome', 'is', null)
-        .executeTakeFirst();
-      if (updated.numUpdatedRows === 0n) return false;
-      await trx
-        .updateTable('runs')
-        .set((eb) => (input.outcome === 'sent' ? { sent: eb('sent', '+', 1) } : { failed: eb('failed', '+', 1) }))
-        .where('id', '=', input.runId)
-        .execute();
-      await trx
-        .updateTable('runs')
-        .set({ finished_at: now })
-        .where('id', '=', input.runId)
-        .where('finished_at', 'is', null)
-        .where(sql<boolean>`sent + failed = total`)
-        .execute();
-      return true;
+      // Deliveries of one run given the same outcome, attempts and error: one UPDATE.
+      const groups = new Map<string, OutcomeInput[]>();
+      const groupKey = (i: OutcomeInput) => JSON.stringify([i.runId, i.outcome, i.attempts, i.error ?? null]);
+      for (const input of inputs) {
+        const group = groups.get(groupKey(input));
+        if (group) group.push(input);
+        else groups.set(groupKey(input), [input]);
+      }
+
+      const givenBy = new Map<string, string>(); // delivery -> the group that gave it its outcome
+      const tallies = new Map<number, { sent: number; failed: number }>();
+      for (const [key, group] of groups) {
+        const { runId, outcome, attempts, error } = group[0] as OutcomeInput;
+        const rows = await trx
+          .updateTable('deliveries')
+          .set({ outcome, attempts, error: error ?? null, finished_at: now })
+          .where('run_id', '=', runId)
+          .where('recipient_id', 'in', [...new Set(group.map((i) => i.recipientId))])
+          .where('outcome', 'is', null)
+          .returning('recipient_id')
+          .execute();
+        if (rows.length === 0) continue;
+        for (const row of rows) givenBy.set(pairKey({ runId, recipientId: row.recipient_id }), key);
+        const tally = tallies.get(runId) ?? { sent: 0, failed: 0 };
+        tally[outcome] += rows.length;
+        tallies.set(runId, tally);
+      }
+
+      for (const [runId, tally] of tallies) {
+        await trx
+          .updateTable('runs')
+          .set((eb) => ({ sent: eb('sent', '+', tally.sent), failed: eb('failed', '+', tally.failed) }))
+          .where('id', '=', runId)
+          .execute();
+        await trx
+          .updateTable('runs')
+          .set({ finished_at: now })
+          .where('id', '=', runId)
+          .where('finished_at', 'is', null)
+          .where(sql<boolean>`sent + failed = total`)
+          .execute();
+      }
+      // True for exactly one call per delivery that got its outcome here: the
+      // first of the calls whose values were written.
+      return inputs.map((input) => givenBy.get(pairKey(input)) === groupKey(input) && givenBy.delete(pairKey(input)));
     });
   }
+}
+
+/** Recipient ids per run, each once. */
+function byRun(keys: DeliveryKey[]): Map<number, number[]> {
+  const runs = new Map<number, Set<number>>();
+  for (const { runId, recipientId } of keys) runs.set(runId, (runs.get(runId) ?? new Set()).add(recipientId));
+  return new Map([...runs].map(([runId, ids]) => [runId, [...ids]]));
 }
