@@ -1,5 +1,7 @@
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
+import { chartMemoryLimit, nodeOptionsFor } from '../service/bench/node-options.ts';
 import { QUEUE_NAMES } from '../service/src/queue/queues.ts';
 import { CHART, helm, helms, KUBE_VERSION, render, renderError, ROOT } from './helpers/helm.ts';
 import { type Manifest, validateManifest, validateManifests } from './helpers/kubernetes.ts';
@@ -157,8 +159,23 @@ t.test('Mailpit, Unleash, Redis and PostgreSQL on or off wire the app accordingl
 
 t.test("Node's heap is sized from the container's memory limit", async (t) => {
   const ms = render(h4, { set: { 'worker.resources.limits.memory': '1Gi' } });
-  t.equal(env(find(ms, 'Deployment', '-worker'), 'NODE_OPTIONS')?.value, '--max-old-space-size=768');
-  t.equal(env(find(ms, 'Deployment', '-web'), 'NODE_OPTIONS')?.value, '--max-old-space-size=192', 'web: 3/4 of its 256Mi');
+  t.equal(env(find(ms, 'Deployment', '-worker'), 'NODE_OPTIONS')?.value, '--max-old-space-size=768 --max-semi-space-size=16');
+  t.equal(
+    env(find(ms, 'Deployment', '-web'), 'NODE_OPTIONS')?.value,
+    '--max-old-space-size=192 --max-semi-space-size=4',
+    'web: 3/4 of its 256Mi, semi-spaces of 1/64',
+  );
+  const small = render(h4, { set: { 'worker.resources.limits.memory': '48Mi' } });
+  t.equal(env(find(small, 'Deployment', '-worker'), 'NODE_OPTIONS')?.value, '--max-old-space-size=36 --max-semi-space-size=1');
+  // The benchmark runs the service with its own copy of this rule.
+  const defaults = render(h4);
+  for (const component of ['web', 'worker'] as const) {
+    t.equal(
+      env(find(defaults, 'Deployment', `-${component}`), 'NODE_OPTIONS')?.value,
+      nodeOptionsFor(chartMemoryLimit(join(CHART, 'values.yaml'), component)),
+      `the benchmark's ${component} options match the chart's`,
+    );
+  }
 });
 
 t.test('credentials only in Secrets', async (t) => {

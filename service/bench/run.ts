@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { parse } from 'yaml';
 import { Queue } from 'bullmq';
 import { openDatabase } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrations.ts';
@@ -16,6 +15,7 @@ import { DEFAULT_FLAGS } from '../src/flags/flags.ts';
 import { jobId, jobOptions, type MailJob, redisConnection } from '../src/queue/queues.ts';
 import { BulkSender } from '../src/runs/bulk-send.ts';
 import { RunStore } from '../src/runs/store.ts';
+import { chartMemoryLimit, nodeOptionsFor } from './node-options.ts';
 import { spawnService } from '../test/helpers/process.ts';
 import { startRedis } from '../test/helpers/servers.ts';
 import { startSmtpSink } from '../test/helpers/smtp.ts';
@@ -24,16 +24,9 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The production artifact, as the image runs it (scripts/bench.sh builds it first). */
 const MAIN = join(ROOT, 'service/dist/main.js');
 
-/** The NODE_OPTIONS the chart gives a container: old space at 3/4 of its memory limit (charts/mail-worker/templates/_helpers.tpl). */
-function chartNodeOptions(component: 'web' | 'worker'): string {
-  const values = parse(readFileSync(join(ROOT, 'charts/mail-worker/values.yaml'), 'utf8')) as Record<
-    string,
-    { resources: { limits: { memory: string } } }
-  >;
-  const limit = values[component]?.resources.limits.memory ?? '';
-  const mi = limit.endsWith('Gi') ? Number(limit.slice(0, -2)) * 1024 : Number(limit.replace(/Mi$/, ''));
-  return `--max-old-space-size=${Math.floor((mi * 3) / 4)}`;
-}
+/** Web and worker run with the NODE_OPTIONS the chart gives them. */
+const chartNodeOptions = (component: 'web' | 'worker') =>
+  nodeOptionsFor(chartMemoryLimit(join(ROOT, 'charts/mail-worker/values.yaml'), component));
 const RESULTS = join(ROOT, 'bench/results/latest.json');
 const step = (text: string) => process.stderr.write(`\n==> ${text}\n`);
 

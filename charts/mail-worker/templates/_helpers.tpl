@@ -212,10 +212,12 @@ readinessProbe:
 {{- end }}
 
 {{/*
-NODE_OPTIONS for a container with the given resources: V8's old space capped
-at three quarters of the memory limit, so the heap is collected before the
-kernel's OOM killer steps in (V8 otherwise grows lazily while memory looks
-plentiful). Limits in Mi or Gi; nothing for other units or no limit.
+NODE_OPTIONS for a container with the given resources, so the heap is
+collected before the kernel's OOM killer steps in (V8 otherwise grows lazily
+while memory looks plentiful): old space capped at three quarters of the
+memory limit, and the young generation's semi-spaces at 1/64 of it (1 to 16
+MB; V8's own 16 MB made a busy worker's young generation alone about 50 MB,
+docs/performance.md). Limits in Mi or Gi; nothing for other units or no limit.
 */}}
 {{- define "mail-worker.nodeOptions" -}}
 {{- $limit := toString (dig "limits" "memory" "" .) }}
@@ -224,6 +226,6 @@ plentiful). Limits in Mi or Gi; nothing for other units or no limit.
 {{- if hasSuffix "Gi" $limit }}{{ $mi = mul (trimSuffix "Gi" $limit | int) 1024 }}{{ end }}
 {{- if gt $mi 0 }}
 - name: NODE_OPTIONS
-  value: {{ printf "--max-old-space-size=%d" (div (mul $mi 3) 4) | quote }}
+  value: {{ printf "--max-old-space-size=%d --max-semi-space-size=%d" (div (mul $mi 3) 4) (max 1 (min 16 (div $mi 64))) | quote }}
 {{- end }}
 {{- end }}
