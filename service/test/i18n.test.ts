@@ -1,0 +1,21 @@
+import t from 'tap';
+import { pickLocale, translator } from '../src/web/i18n.ts';
+
+t.test('texts are filled in and translated', async (t) => {
+  const en = translator('en');
+  const ja = translator('ja');
+  t.equal(en('run', { id: 7 }), 'Run #7');
+  t.match(ja('run', { id: 7 }), /7/);
+  t.not(ja('run', { id: 7 }), en('run', { id: 7 }), 'Japanese differs from English');
+  t.equal(en('sent'), 'Sent', 'a text without placeholders');
+  t.match(en('imported', { imported: 3, duplicates: 2, invalid: 1 }), /3.*2.*1/s, 'several placeholders');
+  t.equal(en('run'), 'Run #{id}', 'a missing value leaves its placeholder visible');
+  t.equal(en('no.such.key'), 'no.such.key', 'an unknown key is shown as the key');
+  t.equal(en('x {y}', { y: 1 }), 'x 1', 'an unknown key is filled like a text');
+});
+
+t.test('the language comes from the cookie, else Accept-Language', async (t) => {
+  t.equal(pickLocale('ja', 'en'), 'ja');
+  t.equal(pickLocale(undefined, 'fr;q=0.9, ja;q=0.8, en;q=0.5'), 'ja');
+  t.equal(pickLocale('xx', undefined), 'en');
+});
