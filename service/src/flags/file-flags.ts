@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, type Stats, statSync } from 'node:fs';
 import { DEFAULT_FLAGS, FLAG_BULK_SEND, FLAG_SEND_STRATEGY, type Flags, type FlagsSnapshot, isSendStrategy } from './flags.ts';
 
 /**
@@ -19,15 +19,21 @@ export class FileFlags implements Flags {
   }
 
   evaluate(): FlagsSnapshot {
-    let version: string;
+    // No exception for a missing file: this runs on every page, and having no
+    // flags file is the common case (building the error was a few percent of
+    // a dashboard request).
+    let stat: Stats | undefined;
     try {
-      const stat = statSync(this.#path);
-      version = `${stat.mtimeMs}:${stat.size}`;
+      stat = statSync(this.#path, { throwIfNoEntry: false });
     } catch {
+      stat = undefined; // unreachable (a folder in the way, no permission): as if missing
+    }
+    if (stat === undefined) {
       this.#version = '';
       this.#current = DEFAULT_FLAGS;
       return this.#current;
     }
+    const version = `${stat.mtimeMs}:${stat.size}`;
     if (version !== this.#version) {
       this.#version = version;
       this.#current = this.#read();
