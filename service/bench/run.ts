@@ -58,7 +58,9 @@ async function post(url: string, body: unknown) {
   return response.json() as Promise<{ id: number }>;
 }
 
+/** Waits for the run to finish, showing its progress: in place on a terminal, a line every two seconds in a log. */
 async function finished(base: string, id: number): Promise<void> {
+  let lastLine = 0;
   for (;;) {
     const run = (await (await fetch(`${base}/api/runs/${id}`)).json()) as {
       finishedAt: string | null;
@@ -66,8 +68,16 @@ async function finished(base: string, id: number): Promise<void> {
       failed: number;
       total: number;
     };
-    process.stderr.write(`\r  run ${id}: ${run.sent + run.failed}/${run.total} `);
-    if (run.finishedAt) return void process.stderr.write('\n');
+    const progress = `  run ${id}: ${run.sent + run.failed}/${run.total}`;
+    if (process.stderr.isTTY) process.stderr.write(`\r${progress} `);
+    else if (run.finishedAt || performance.now() - lastLine >= 2000) {
+      process.stderr.write(`${progress}\n`);
+      lastLine = performance.now();
+    }
+    if (run.finishedAt) {
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
