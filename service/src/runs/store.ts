@@ -230,8 +230,11 @@ export class RunStore {
 
       const givenBy = new Map<string, string>(); // delivery -> the group that gave it its outcome
       const tallies = new Map<number, { sent: number; failed: number }>();
-      for (const [key, group] of groups) {
-        const { runId, outcome, attempts, error } = group[0] as OutcomeInput;
+      // Rows are locked in run order, so two workers' batches on PostgreSQL
+      // wait for each other instead of deadlocking.
+      const first = (group: OutcomeInput[]) => group[0] as OutcomeInput;
+      for (const [key, group] of [...groups].sort(([, a], [, b]) => first(a).runId - first(b).runId)) {
+        const { runId, outcome, attempts, error } = first(group);
         const rows = await trx
           .updateTable('deliveries')
           .set({ outcome, attempts, error: error ?? null, finished_at: now })
@@ -247,7 +250,7 @@ export class RunStore {
         tallies.set(runId, tally);
       }
 
-      for (const [runId, tally] of tallies) {
+      for (const [runId, tally] of [...tallies].sort(([a], [b]) => a - b)) {
         await trx
           .updateTable('runs')
           .set((eb) => ({ sent: eb('sent', '+', tally.sent), failed: eb('failed', '+', tally.failed) }))
