@@ -24,6 +24,28 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
       t.equal(await recipients.count(), 0);
     });
 
+    await t.test('recipients: the stored count follows every insert and delete, also around the store', async (t) => {
+      const before = await recipients.count();
+      const a = await recipients.add({ name: 'Count A', email: 'count-a@data.test' });
+      await recipients.add({ name: 'Count A again', email: 'COUNT-A@data.test' }); // a duplicate, not inserted
+      await recipients.add({ name: 'Count B', email: 'count-b@data.test' });
+      t.equal(await recipients.count(), before + 2);
+      // An import batch and a console's delete both go around the store.
+      await database.db
+        .insertInto('recipients')
+        .values(['c', 'd', 'e'].map((x) => ({ name: x, email: `count-${x}@data.test`, email_key: `count-${x}@data.test`, created_at: '' })))
+        .execute();
+      await database.db.deleteFrom('recipients').where('id', '=', a!.id).execute();
+      const { n } = await database.db
+        .selectFrom('recipients')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      t.equal(await recipients.count(), Number(n), 'the same as counting the rows');
+      t.equal((await recipients.list({ limit: 1, offset: 0 })).total, Number(n), 'the list reports it');
+      await database.db.deleteFrom('recipients').where('email_key', 'like', 'count-%').execute();
+      t.equal(await recipients.count(), before);
+    });
+
     await t.test('recipients: search and pagination, newest first', async (t) => {
       for (let i = 1; i <= 25; i++) await recipients.add({ name: `Person ${i}`, email: `p${i}@list.test` });
       await recipients.add({ name: '100%_real', email: 'percent@list.test' });
@@ -136,6 +158,22 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
       t.equal(await runs.enqueueCursor(run.id), 10);
     });
   }),
+);
+
+t.test('a database with recipients gets their count when migrated', (t) =>
+  onBothDatabases(
+    t,
+    async (t, database) => {
+      await migrate(database, '002_index_only_failed_deliveries');
+      await database.db
+        .insertInto('recipients')
+        .values([1, 2, 3, 4].map((i) => ({ name: `Old ${i}`, email: `old${i}@data.test`, email_key: `old${i}@data.test`, created_at: '' })))
+        .execute();
+      t.same(await migrate(database), ['003_count_recipients_by_trigger']);
+      t.equal(await new RecipientStore(database.db).count(), 4);
+    },
+    { migrated: false },
+  ),
 );
 
 t.test('SQLite: creating runs while another process writes never fails with a busy snapshot', async (t) => {

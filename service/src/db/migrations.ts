@@ -68,15 +68,54 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '003_count_recipients_by_trigger': {
+      // The dashboard and the recipients API show the total on every call, and
+      // count(*) reads every row: 7.5 ms for 100,000 on PostgreSQL, the
+      // largest share of a dashboard request on SQLite. Triggers keep the
+      // count in the transaction that inserts or deletes, so it stays exact.
+      // (On PostgreSQL, writers of recipients now queue on this one row until
+      // they commit, as every SQLite writer already does.)
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('row_counts')
+          .addColumn('table_name', 'text', (c) => c.primaryKey())
+          .addColumn('row_count', 'bigint', (c) => c.notNull())
+          .execute();
+        await sql`insert into row_counts (table_name, row_count) select 'recipients', count(*) from recipients`.execute(db);
+        if (dialect === 'sqlite') {
+          // Row triggers: SQLite has no statement-level ones.
+          await sql`create trigger recipients_count_insert after insert on recipients begin
+            update row_counts set row_count = row_count + 1 where table_name = 'recipients'; end`.execute(db);
+          await sql`create trigger recipients_count_delete after delete on recipients begin
+            update row_counts set row_count = row_count - 1 where table_name = 'recipients'; end`.execute(db);
+        } else {
+          // One update per statement, however many rows an import batch inserts.
+          await sql`create function count_recipients() returns trigger language plpgsql as $$
+            begin
+              if tg_op = 'INSERT' then
+                update row_counts set row_count = row_count + (select count(*) from added) where table_name = 'recipients';
+              else
+                update row_counts set row_count = row_count - (select count(*) from removed) where table_name = 'recipients';
+              end if;
+              return null;
+            end $$`.execute(db);
+          await sql`create trigger recipients_count_insert after insert on recipients
+            referencing new table as added for each statement execute function count_recipients()`.execute(db);
+          await sql`create trigger recipients_count_delete after delete on recipients
+            referencing old table as removed for each statement execute function count_recipients()`.execute(db);
+        }
+      },
+    },
   };
 }
 
-export async function migrate(database: Database): Promise<string[]> {
+/** Applies the migrations not yet applied, up to `target` (a migration's name) or all of them. */
+export async function migrate(database: Database, target?: string): Promise<string[]> {
   const migrator = new Migrator({
     db: database.db,
     provider: { getMigrations: () => Promise.resolve(migrations(database.dialect)) },
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (target === undefined ? migrator.migrateToLatest() : migrator.migrateTo(target));
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);

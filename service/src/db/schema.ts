@@ -47,10 +47,20 @@ export interface DeliveryTable {
   finished_at: string | null;
 }
 
+/**
+ * Row counts kept by triggers in the same transaction as the rows they count
+ * (migration 003), so reading one is a key lookup instead of a scan.
+ */
+export interface RowCountTable {
+  table_name: 'recipients';
+  row_count: number;
+}
+
 export interface Tables {
   recipients: RecipientTable;
   runs: RunTable;
   deliveries: DeliveryTable;
+  row_counts: RowCountTable;
 }
 
 export type RecipientRow = Selectable<RecipientTable>;

@@ -48,12 +48,14 @@ export class RecipientStore {
     return result.numDeletedRows > 0n;
   }
 
+  /** How many recipients are stored: kept by triggers, so no scan (migration 003). */
   async count(): Promise<number> {
     const row = await this.#db
-      .selectFrom('recipients')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .selectFrom('row_counts')
+      .select('row_count')
+      .where('table_name', '=', 'recipients')
       .executeTakeFirstOrThrow();
-    return Number(row.n);
+    return Number(row.row_count);
   }
 
   /** One page, newest first; `q` matches name or email, case-insensitively. */
@@ -66,8 +68,14 @@ export class RecipientStore {
     }
     const [items, total] = await Promise.all([
       query.select(['id', 'name', 'email', 'created_at']).orderBy('id', 'desc').limit(options.limit).offset(options.offset).execute(),
-      query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      // A search has to count its matches; the whole list's count is kept.
+      options.q
+        ? query
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+            .then((row) => Number(row.n))
+        : this.count(),
     ]);
-    return { total: Number(total.n), items: items.map(toRecipient) };
+    return { total, items: items.map(toRecipient) };
   }
 }

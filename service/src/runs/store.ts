@@ -101,12 +101,13 @@ export class RunStore {
         .values({ total: input.count, queue: input.queue, failure_rate: input.failureRate, created_at: new Date().toISOString() })
         .returningAll()
         .executeTakeFirstOrThrow();
-      const { n } = await trx
-        .selectFrom('recipients')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
+      const { row_count: stored } = await trx
+        .selectFrom('row_counts')
+        .select('row_count')
+        .where('table_name', '=', 'recipients')
         .executeTakeFirstOrThrow();
-      if (Number(n) < input.count) {
-        throw new RunError(422, `count is ${input.count} but only ${Number(n)} recipients are stored: add or import more first`);
+      if (Number(stored) < input.count) {
+        throw new RunError(422, `count is ${input.count} but only ${Number(stored)} recipients are stored: add or import more first`);
       }
       await trx
         .insertInto('deliveries')

@@ -10,9 +10,14 @@ let counter = 0;
 
 /**
  * Runs `body` once against SQLite and once against PostgreSQL, each with a
- * fresh, migrated database: the data layer must behave the same on both.
+ * fresh database, migrated unless `migrated` is false: the data layer must
+ * behave the same on both.
  */
-export async function onBothDatabases(t: Test, body: (t: Test, database: Database) => Promise<void>): Promise<void> {
+export async function onBothDatabases(
+  t: Test,
+  body: (t: Test, database: Database) => Promise<void>,
+  { migrated = true } = {},
+): Promise<void> {
   let server: PostgresServer | undefined;
   t.teardown(() => server?.stop());
   const open = {
@@ -26,7 +31,7 @@ export async function onBothDatabases(t: Test, body: (t: Test, database: Databas
     await t.test(name, async (t) => {
       const database = await make();
       t.teardown(() => database.close());
-      await migrate(database);
+      if (migrated) await migrate(database);
       await body(t, database);
     });
   }
