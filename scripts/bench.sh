@@ -8,7 +8,7 @@ usage: scripts/bench.sh   (or: npm run bench)
 
 Builds service/dist and runs service/bench/run.ts against it, web and worker
 with the NODE_OPTIONS the chart gives them: CSV import of 100,000 rows, enqueue of 10,000
-jobs (addBulk against one add per job, three rounds), BullMQ's no-op ceiling, delivery of
+jobs (addBulk against one add per job, five rounds), BullMQ's no-op ceiling, delivery of
 10,000 mails through one worker process, the dashboard and JSON API under
 autocannon, and the worker's peak memory. Prints a table and writes
 bench/results/latest.json. Takes about four minutes; see docs/performance.md.
