@@ -11,7 +11,7 @@ with the NODE_OPTIONS the chart gives them: CSV import of 100,000 rows, enqueue 
 jobs (addBulk against one add per job, five rounds), BullMQ's no-op ceiling, delivery of
 10,000 mails through one worker process, the dashboard and JSON API under
 autocannon, and the worker's peak memory. Prints a table and writes
-bench/results/latest.json. Takes about four minutes; see docs/performance.md.
+bench/results/latest.json. Takes about two minutes; see docs/performance.md.
 USAGE
   exit 0
 fi
