@@ -32,7 +32,7 @@ function phrase(name: string): string {
   return encodedWords(name);
 }
 
-export function formatMailbox(mailbox: Mailbox): string {
+function formatMailbox(mailbox: Mailbox): string {
   return mailbox.name ? `${phrase(mailbox.name)} <${mailbox.address}>` : `<${mailbox.address}>`;
 }
 

@@ -25,6 +25,15 @@ function containsPattern(q: string): string {
   return `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/**
+ * How many recipients are stored: kept by triggers (migration 003), so no
+ * scan. Takes a transaction too, to read the count within it.
+ */
+export async function countRecipients(db: Kysely<Tables>): Promise<number> {
+  const row = await db.selectFrom('row_counts').select('row_count').where('table_name', '=', 'recipients').executeTakeFirstOrThrow();
+  return Number(row.row_count);
+}
+
 export class RecipientStore {
   readonly #db: Kysely<Tables>;
 
@@ -48,14 +57,8 @@ export class RecipientStore {
     return result.numDeletedRows > 0n;
   }
 
-  /** How many recipients are stored: kept by triggers, so no scan (migration 003). */
   async count(): Promise<number> {
-    const row = await this.#db
-      .selectFrom('row_counts')
-      .select('row_count')
-      .where('table_name', '=', 'recipients')
-      .executeTakeFirstOrThrow();
-    return Number(row.row_count);
+    return countRecipients(this.#db);
   }
 
   /** One page, newest first; `q` matches name or email, case-insensitively. */

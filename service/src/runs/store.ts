@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { Batcher } from '../db/batcher.ts';
 import type { Outcome, RunRow, Tables } from '../db/schema.ts';
+import { countRecipients } from '../recipients/store.ts';
 
 export type RunStatus = 'queued' | 'sending' | 'completed' | 'completed_with_failures';
 
@@ -101,13 +102,9 @@ export class RunStore {
         .values({ total: input.count, queue: input.queue, failure_rate: input.failureRate, created_at: new Date().toISOString() })
         .returningAll()
         .executeTakeFirstOrThrow();
-      const { row_count: stored } = await trx
-        .selectFrom('row_counts')
-        .select('row_count')
-        .where('table_name', '=', 'recipients')
-        .executeTakeFirstOrThrow();
-      if (Number(stored) < input.count) {
-        throw new RunError(422, `count is ${input.count} but only ${Number(stored)} recipients are stored: add or import more first`);
+      const stored = await countRecipients(trx);
+      if (stored < input.count) {
+        throw new RunError(422, `count is ${input.count} but only ${stored} recipients are stored: add or import more first`);
       }
       await trx
         .insertInto('deliveries')
@@ -224,9 +221,10 @@ export class RunStore {
       const groups = new Map<string, OutcomeInput[]>();
       const groupKey = (i: OutcomeInput) => JSON.stringify([i.runId, i.outcome, i.attempts, i.error ?? null]);
       for (const input of inputs) {
-        const group = groups.get(groupKey(input));
+        const key = groupKey(input);
+        const group = groups.get(key);
         if (group) group.push(input);
-        else groups.set(groupKey(input), [input]);
+        else groups.set(key, [input]);
       }
 
       const givenBy = new Map<string, string>(); // delivery -> the group that gave it its outcome
