@@ -11,6 +11,9 @@ t.test('recipients API', async (t) => {
   const post = (payload: unknown) => app.inject({ method: 'POST', url: '/api/recipients', payload: payload as object });
   const importCsv = (csv: string) =>
     app.inject({ method: 'POST', url: '/api/recipients/import', headers: { 'content-type': 'text/csv' }, payload: csv });
+  /** A JSON-typed body sent as is, however broken or large. */
+  const postJsonText = (url: string, text: string) =>
+    app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: text });
   const list = async (query = '') => (await app.inject({ method: 'GET', url: `/api/recipients${query}` })).json();
 
   await t.test('add, list, duplicate, delete', async (t) => {
@@ -54,20 +57,10 @@ t.test('recipients API', async (t) => {
       t.equal(response.statusCode, 400, what);
       t.match(response.json(), { error: message, details: Object }, what);
     }
-    const broken = await app.inject({
-      method: 'POST',
-      url: '/api/recipients',
-      headers: { 'content-type': 'application/json' },
-      payload: '{"name": ',
-    });
+    const broken = await postJsonText('/api/recipients', '{"name": ');
     t.equal(broken.statusCode, 400, 'malformed JSON');
     t.match(broken.json(), { error: /JSON/i });
-    const tooBig = await app.inject({
-      method: 'POST',
-      url: '/api/recipients',
-      headers: { 'content-type': 'application/json' },
-      payload: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024), email: 'big@api.test' }),
-    });
+    const tooBig = await postJsonText('/api/recipients', JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024), email: 'big@api.test' }));
     t.equal(tooBig.statusCode, 413, 'a body over the limit');
     for (const query of ['?limit=0', '?limit=1000', '?limit=abc', '?offset=-1', '?offset=1.5']) {
       const response = await app.inject({ method: 'GET', url: `/api/recipients${query}` });
@@ -118,12 +111,7 @@ t.test('recipients API', async (t) => {
     t.match(tooMany.json(), { error: /more than the import limit of 500 rows/ });
     const noHeader = await importCsv('a@b.test,A\n');
     t.equal(noHeader.statusCode, 400);
-    const noFile = await app.inject({
-      method: 'POST',
-      url: '/api/recipients/import',
-      headers: { 'content-type': 'application/json' },
-      payload: '{}',
-    });
+    const noFile = await postJsonText('/api/recipients/import', '{}');
     t.equal(noFile.statusCode, 415, 'JSON is not an accepted import body');
     t.equal((await list()).total, before);
   });
