@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { apply } from './cluster.ts';
+
+// The Secrets a user creates before installing values that name an
+// existingSecret, with the keys the chart's values.yaml documents for each.
+// Tests create them as a user would; the test cluster's node agent then
+// holds any pod whose key is missing, as a kubelet does.
+
+const KEYS: Record<string, string[]> = {
+  'postgresql.external': ['DATABASE_URL'],
+  'redis.external': ['REDIS_URL'],
+  smtp: ['SMTP_USER', 'SMTP_PASSWORD'],
+  unleash: ['UNLEASH_ADMIN_TOKEN', 'UNLEASH_API_TOKEN', 'DATABASE_PASSWORD'],
+  'unleash.external': ['UNLEASH_API_TOKEN'],
+  admin: ['ADMIN_USER', 'ADMIN_PASSWORD'],
+};
+
+/** existingSecret names in a values file, by the values path that holds them. */
+export function existingSecrets(valuesFile: string): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  const walk = (node: unknown, path: string[]) => {
+    if (!node || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'existingSecret' && typeof value === 'string' && value) {
+        const keys = KEYS[path.join('.')];
+        if (!keys) throw new Error(`${valuesFile}: existingSecret at ${path.join('.')} is not one the tests know the keys of`);
+        found.set(value, [...(found.get(value) ?? []), ...keys]);
+      } else walk(value, [...path, key]);
+    }
+  };
+  walk(parse(readFileSync(valuesFile, 'utf8')), []);
+  return found;
+}
+
+/** Creates every Secret the values files name, with placeholder values of the right shape. */
+export async function createExistingSecrets(namespace: string, valuesFiles: string[]): Promise<void> {
+  for (const file of valuesFiles) {
+    for (const [name, keys] of existingSecrets(file)) {
+      const data = Object.fromEntries(keys.map((k) => [k, placeholder(k)]));
+      await apply(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: data }), namespace);
+    }
+  }
+}
+
+function placeholder(key: string): string {
+  switch (key) {
+    case 'DATABASE_URL':
+      return 'postgres://mailworker:secret@db.example.test:5432/mailworker';
+    case 'REDIS_URL':
+      return 'redis://redis.example.test:6379/0';
+    case 'UNLEASH_API_TOKEN':
+      return 'default:development.test-client-token';
+    case 'UNLEASH_ADMIN_TOKEN':
+      return '*:*.test-admin-token';
+    default:
+      return `test-${key.toLowerCase()}`;
+  }
+}
