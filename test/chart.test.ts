@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { join } from 'node:path';
 import t from 'tap';
 import { chartMemoryLimit, nodeOptionsFor } from '../service/bench/node-options.ts';
@@ -134,9 +135,11 @@ t.test('Mailpit, Unleash, Redis and PostgreSQL on or off wire the app accordingl
     name: 'demo-mail-worker-unleash',
     key: 'UNLEASH_API_TOKEN',
   });
-  const secret = data(on, 'Secret', '-credentials');
-  t.equal(secret.REDIS_URL, 'redis://demo-mail-worker-redis:6379/0');
-  t.match(secret.DATABASE_URL, /^postgres:\/\/mailworker:[A-Za-z0-9]{32}@demo-mail-worker-postgresql:5432\/mailworker$/);
+  t.equal(data(on, 'Secret', '-credentials').REDIS_URL, 'redis://demo-mail-worker-redis:6379/0');
+  t.match(
+    data(on, 'Secret', '-generated').DATABASE_URL,
+    /^postgres:\/\/mailworker:[A-Za-z0-9]{32}@demo-mail-worker-postgresql:5432\/mailworker$/,
+  );
   t.ok(find(on, 'StatefulSet', '-redis') && find(on, 'StatefulSet', '-postgresql') && find(on, 'StatefulSet', '-unleash-db'));
   const flagsJob = find(on, 'Job', '-unleash-flags');
   t.same(podSpec(flagsJob)?.containers[0]?.args, ['setup-flags'], 'a Job creates the flags');
@@ -239,18 +242,14 @@ t.test('the schema refuses what cannot work', async (t) => {
   t.match(renderError(h4, { set: { 'web.replicas': 'two' } }), /web\/replicas.*want integer/);
   t.match(renderError(h4, { set: { 'web.replcas': 3 } }), /replcas/);
   t.match(renderError(h4, { set: { 'faults.errorRate': 2 } }), /faults\/errorRate/);
+  // ingress-nginx was retired in March 2026; the Gateway API is the way to exact weights.
+  t.match(renderError(h4, { set: { 'rollout.canary.trafficRouting.provider': 'nginx' } }), /trafficRouting\/provider.*gatewayAPI/);
 });
 
 t.test('combinations that cannot work fail rendering with a message', async (t) => {
   t.match(
     renderError(h4, { set: { 'rollout.enabled': true, 'rollout.canary.trafficRouting.enabled': true } }),
     /provider gatewayAPI needs httpRoute\.enabled/,
-  );
-  t.match(
-    renderError(h4, {
-      set: { 'rollout.enabled': true, 'rollout.canary.trafficRouting.enabled': true, 'rollout.canary.trafficRouting.provider': 'nginx' },
-    }),
-    /provider nginx needs ingress\.enabled/,
   );
   t.match(renderError(h4, { set: { 'postgresql.enabled': false } }), /set postgresql\.external\.url/);
   t.match(renderError(h4, { set: { 'redis.enabled': false } }), /set redis\.external\.url/);
@@ -268,11 +267,125 @@ t.test('the AnalysisTemplate queries only metrics the service really exports', a
   );
   t.ok(queried.size >= 2, `queries ${[...queried].join(', ')}`);
   for (const name of queried) t.ok(exported.has(name), `${name} is exported by the service`);
-  t.match(
-    template.spec.metrics[0]?.provider.prometheus.query,
-    /service="\{\{args\.service\}\}"/,
-    "Argo Rollouts' placeholder survives Helm",
+  for (const metric of template.spec.metrics) {
+    t.match(
+      metric.provider.prometheus.query,
+      /rollouts_pod_template_hash="\{\{args\.pod-hash\}\}"/,
+      "Argo Rollouts' placeholder survives Helm",
+    );
+    t.match(metric.provider.prometheus.query, /route!~"\/healthz\|\/readyz\|\/metrics"/, 'probes and scrapes are not judged');
+  }
+  const rollout = find(ms, 'Rollout', '-web') as { spec: { strategy: { canary: { analysis: { args: unknown[] } } } } };
+  t.same(
+    rollout.spec.strategy.canary.analysis.args,
+    [{ name: 'pod-hash', valueFrom: { podTemplateHashValue: 'Latest' } }],
+    'the new version is judged',
   );
+  // Prometheus scrapes each web pod once (through the main Service), with the pod's revision.
+  const monitors = ms.filter((m) => m.kind === 'ServiceMonitor');
+  const webMonitor = monitors.find((m) => String(m.metadata?.name).endsWith('-web')) as {
+    spec: { selector: { matchExpressions: unknown[] }; podTargetLabels: string[] };
+  };
+  t.same(webMonitor.spec.podTargetLabels, ['rollouts-pod-template-hash']);
+  const selected = ms.filter(
+    (m) =>
+      m.kind === 'Service' &&
+      m.metadata?.labels?.['app.kubernetes.io/component'] === 'web' &&
+      !m.metadata.labels['mail-worker/rollout-service'],
+  );
+  t.same(
+    selected.map((m) => m.metadata?.name),
+    ['demo-mail-worker-web'],
+    'the ServiceMonitor selects only the main web Service, not the stable and canary ones',
+  );
+  t.same(webMonitor.spec.selector.matchExpressions, [{ key: 'mail-worker/rollout-service', operator: 'DoesNotExist' }]);
+});
+
+t.test('an analysis without data (no series) passes; a low rate fails', async (t) => {
+  const ms = render(h4, { valuesFiles: [`${CHART}/ci/canary-analysis.yaml`] });
+  const template = find(ms, 'AnalysisTemplate', '-health') as { spec: { metrics: Array<{ successCondition: string }> } };
+  // Argo Rollouts evaluates these with expr over the vector's values: an
+  // empty result must be checked before result[0] is read.
+  for (const metric of template.spec.metrics)
+    t.match(metric.successCondition, /^len\(result\) == 0 \|\| isNaN\(result\[0\]\) \|\| result\[0\] [<>]= [0-9.]+$/);
+});
+
+t.test('database passwords with URL characters are escaped in DATABASE_URL', async (t) => {
+  const password = 'p@ss:/#w%rd +?&=';
+  const username = 'mail user';
+  const url = data(
+    render(h4, { set: { 'postgresql.password': password, 'postgresql.username': username } }),
+    'Secret',
+    '-generated',
+  ).DATABASE_URL!;
+  const parsed = parseConnectionString(url);
+  t.equal(parsed.password, password, 'pg reads back the same password');
+  t.equal(parsed.user, username, 'and the same user');
+  t.equal(parsed.host, 'demo-mail-worker-postgresql');
+  t.equal(parsed.database, 'mailworker');
+});
+
+t.test('KEDA reads an external Redis with its credentials, database and TLS', async (t) => {
+  // Percent-encoded as a URL needs it: user "app", password "p@ss:w\"rd".
+  const url = 'rediss://app:p%40ss%3Aw%22rd@redis.example:6380/2';
+  const ms = render(h4, { set: { 'redis.enabled': false, 'worker.autoscaling.mode': 'keda', 'redis.external.url': url } });
+  const scaled = find(ms, 'ScaledObject', '-worker') as {
+    spec: { triggers: Array<{ metadata: Record<string, string>; authenticationRef?: { name: string } }> };
+  };
+  for (const trigger of scaled.spec.triggers) {
+    t.match(trigger.metadata, { address: 'redis.example:6380', databaseIndex: '2', enableTLS: 'true' });
+    t.same(trigger.authenticationRef, { name: 'demo-mail-worker-worker-redis' });
+  }
+  const auth = find(ms, 'TriggerAuthentication', '-worker-redis') as {
+    spec: { secretTargetRef: Array<{ parameter: string; name: string; key: string }> };
+  };
+  const secret = data(ms, 'Secret', '-credentials');
+  const values = Object.fromEntries(
+    auth.spec.secretTargetRef.map((r) => [r.parameter, r.name === 'demo-mail-worker-credentials' ? secret[r.key] : undefined]),
+  );
+  t.same(values, { password: 'p@ss:w"rd', username: 'app' }, 'the TriggerAuthentication gives KEDA the decoded credentials');
+  t.same(await validateManifests(ms), [], 'every object is valid');
+  t.match(
+    renderError(h4, {
+      set: { 'redis.enabled': false, 'worker.autoscaling.mode': 'keda', 'redis.external.url': 'redis://:%C3%A9@redis.example' },
+    }),
+    /KEDA needs the Redis password without percent-encoded non-ASCII/,
+  );
+  const inChart = find(render(h4, { set: { 'worker.autoscaling.mode': 'keda' } }), 'ScaledObject', '-worker') as typeof scaled;
+  t.notOk(inChart.spec.triggers[0]?.authenticationRef, 'the in-chart Redis needs no credentials');
+});
+
+t.test("a one-replica worker's disruption budget never blocks a node drain", async (t) => {
+  const ms = render(h4, { valuesFiles: [`${ROOT}environments/prod/values.yaml`] });
+  const budget = (component: string) => find(ms, 'PodDisruptionBudget', `-${component}`) as { spec: Record<string, unknown> };
+  t.same(budget('worker').spec.maxUnavailable, 1, 'the worker allows one pod down');
+  t.notOk('minAvailable' in budget('worker').spec);
+  t.equal(budget('web').spec.minAvailable, 1, 'the web keeps one pod');
+});
+
+t.test('Argo CD sync waves: everything a pod reads comes in an earlier wave than the pod', async (t) => {
+  for (const files of valueSets) {
+    const ms = render(h4, { valuesFiles: files });
+    const wave = (m: Manifest) => Number(m.metadata?.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
+    const byName = new Map(ms.map((m) => [`${String(m.kind)}/${String(m.metadata?.name)}`, m]));
+    for (const m of ms) {
+      if (!['Deployment', 'StatefulSet', 'Job', 'Rollout'].includes(String(m.kind))) continue;
+      const spec = podSpec(m)!;
+      const reads = [
+        ...JSON.stringify(spec).matchAll(/"(secretKeyRef|configMapKeyRef|secretRef|configMapRef)":\{[^}]*"name":"([^"]+)"/g),
+      ].map(([, ref, name]) => `${ref!.startsWith('secret') ? 'Secret' : 'ConfigMap'}/${name}`);
+      const sa = (spec as { serviceAccountName?: string }).serviceAccountName;
+      if (sa) reads.push(`ServiceAccount/${sa}`);
+      for (const read of reads) {
+        const dependency = byName.get(read);
+        if (!dependency) continue; // a Secret the user creates before the chart
+        t.ok(
+          wave(dependency) < wave(m),
+          `${label(files)}: ${read} (wave ${wave(dependency)}) before ${m.kind}/${m.metadata?.name} (wave ${wave(m)})`,
+        );
+      }
+    }
+  }
 });
 
 t.test("KEDA's trigger keys are the service's queue names", async (t) => {

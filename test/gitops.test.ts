@@ -87,8 +87,14 @@ t.test('the generator yields one valid Application per environment', async (t) =
     t.match(app.spec.ignoreDifferences, [
       { kind: 'Deployment', jsonPointers: ['/spec/replicas'] },
       { kind: 'Rollout', jsonPointers: ['/spec/replicas'] },
-      { kind: 'Secret', jsonPointers: ['/data'] },
+      { kind: 'Secret', name: 'mail-worker-generated', jsonPointers: ['/data'] },
+      { kind: 'Secret', name: 'mail-worker-unleash', jsonPointers: ['/data'] },
+      { kind: 'HTTPRoute', jqPathExpressions: ['.spec.rules[].backendRefs[].weight'] },
     ]);
+    t.notOk(
+      (app.spec.ignoreDifferences as { kind: string; name?: string }[]).some((d) => d.kind === 'Secret' && !d.name),
+      `${name}: no rule ignores every Secret (credentials given in values must sync)`,
+    );
     if (name === 'mail-worker-prod') t.equal(app.spec.syncPolicy?.automated, undefined, 'prod waits for a person to sync');
     else t.same(app.spec.syncPolicy?.automated, { prune: true, selfHeal: true }, `${name}: automated sync with prune and self-heal`);
     t.ok(
@@ -109,6 +115,13 @@ t.test('the generator yields one valid Application per environment', async (t) =
       release: app.spec.source.helm.releaseName,
     });
     t.same(await validateManifests(manifests), [], `${name}: every rendered object is valid`);
+    const ignoredSecrets = (app.spec.ignoreDifferences as { kind: string; name?: string }[])
+      .filter((d) => d.kind === 'Secret')
+      .map((d) => d.name);
+    for (const secret of manifests.filter((m) => m.kind === 'Secret').map((m) => String(m.metadata?.name))) {
+      const generated = /-(generated|unleash)$/.test(secret);
+      t.equal(ignoredSecrets.includes(secret), generated, `${name}: Secret ${secret} is ${generated ? '' : 'not '}ignored`);
+    }
     const kinds = [
       ...new Set(manifests.map((m) => `${String(m.apiVersion).includes('/') ? String(m.apiVersion).split('/')[0] : ''}/${String(m.kind)}`)),
     ];

@@ -48,22 +48,55 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
-{{/* The chart's own Secret (credentials it generates or is given). */}}
+{{/* The chart's Secrets (secret.yaml): credentials given as values, and what the chart generates. */}}
 {{- define "mail-worker.secretName" -}}
 {{- include "mail-worker.componentName" (dict "root" . "component" "credentials") }}
 {{- end }}
 
+{{- define "mail-worker.generatedSecretName" -}}
+{{- include "mail-worker.componentName" (dict "root" . "component" "generated") }}
+{{- end }}
+
+{{/* The Secret holding DATABASE_URL: the user's, the generated one (in-chart PostgreSQL) or the chart's credentials. */}}
+{{- define "mail-worker.databaseSecretName" -}}
+{{- if .Values.postgresql.enabled }}
+{{- include "mail-worker.generatedSecretName" . }}
+{{- else }}
+{{- .Values.postgresql.external.existingSecret | default (include "mail-worker.secretName" .) }}
+{{- end }}
+{{- end }}
+
 {{/*
-A generated secret value that survives upgrades: the value already stored in
-the release's Secret when there is one, else a new random one.
+A generated secret value that survives upgrades: the value stored under the
+same key of the release's live Secret when there is one, else .new (a
+random string of 32 when not given). The key looked up is the key written,
+so the value read back is the value stored.
 */}}
 {{- define "mail-worker.persistentSecret" -}}
 {{- $existing := lookup "v1" "Secret" .root.Release.Namespace .secret }}
-{{- if and $existing (index $existing.data .key) }}
+{{- if and $existing (index ($existing.data | default dict) .key) }}
 {{- index $existing.data .key | b64dec }}
 {{- else }}
-{{- randAlphaNum 32 }}
+{{- .new | default (randAlphaNum 32) }}
 {{- end }}
+{{- end }}
+
+{{/* Percent-encodes a URL part (user, password, database): urlquery writes spaces as "+", which a URL's user info would keep. */}}
+{{- define "mail-worker.urlEscape" -}}
+{{- urlquery . | replace "+" "%20" }}
+{{- end }}
+
+{{/*
+Argo CD sync waves. Argo CD applies a wave only when every earlier one is
+healthy, so everything a pod reads must come in a wave before the pod:
+  -3  the Secrets, the ConfigMap and the ServiceAccount (what pods read)
+  -2  PostgreSQL, Redis and Mailpit (what the app talks to)
+  -1  Unleash, and the migrate hook
+   0  web, worker and everything else
+Helm applies all but hooks at once; its hooks are ordered in migrate-job.yaml.
+*/}}
+{{- define "mail-worker.configSyncWave" -}}
+argocd.argoproj.io/sync-wave: "-3"
 {{- end }}
 
 {{/* Web pods are a Rollout or a Deployment: what the HPA and docs point at. */}}
@@ -93,7 +126,7 @@ existingSecret values). Secret values never land in the ConfigMap.
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.postgresql.external.existingSecret | default (include "mail-worker.secretName" .) }}
+      name: {{ include "mail-worker.databaseSecretName" . }}
       key: DATABASE_URL
 - name: REDIS_URL
   valueFrom:
@@ -184,9 +217,6 @@ readinessProbe:
 {{- if and (eq .Values.rollout.canary.trafficRouting.provider "gatewayAPI") (not .Values.httpRoute.enabled) }}
 {{- fail "rollout.canary.trafficRouting.provider gatewayAPI needs httpRoute.enabled: the canary weights are set on the HTTPRoute" }}
 {{- end }}
-{{- if and (eq .Values.rollout.canary.trafficRouting.provider "nginx") (not .Values.ingress.enabled) }}
-{{- fail "rollout.canary.trafficRouting.provider nginx needs ingress.enabled: the canary weights are set on the Ingress" }}
-{{- end }}
 {{- end }}
 {{- if and .Values.rollout.analysis.enabled (not .Values.rollout.enabled) }}
 {{- fail "rollout.analysis.enabled needs rollout.enabled: analysis judges Argo Rollouts revisions" }}
@@ -201,13 +231,30 @@ readinessProbe:
 {{- list "mail-default" "mail-priority" | toJson }}
 {{- end }}
 
-{{/* host:port of the Redis the app uses, for KEDA and network policies. */}}
-{{- define "mail-worker.redisAddress" -}}
+{{/*
+The Redis the app uses, as KEDA's redis scaler needs it (it cannot read a
+URL): address (host:port), databaseIndex, tls, and the user and password
+from the URL's user info, percent-decoded. Decoding: each %XX becomes a
+JSON \u00XX escape and fromJsonArray reads the string back; user info keeps
+quotes and backslashes percent-encoded, so the JSON stays well formed. Only
+ASCII escapes decode that way, so others are refused with a message.
+*/}}
+{{- define "mail-worker.kedaRedis" -}}
 {{- if .Values.redis.enabled }}
-{{- printf "%s.%s.svc:6379" (include "mail-worker.componentName" (dict "root" . "component" "redis")) .Release.Namespace }}
+{{- dict "address" (printf "%s.%s.svc:6379" (include "mail-worker.componentName" (dict "root" . "component" "redis")) .Release.Namespace) "databaseIndex" "0" "tls" false "username" "" "password" "" | toJson }}
 {{- else }}
 {{- $url := urlParse .Values.redis.external.url }}
-{{- if contains ":" $url.host }}{{ $url.host }}{{ else }}{{ printf "%s:6379" $url.host }}{{ end }}
+{{- $userinfo := $url.userinfo | default "" }}
+{{- if regexMatch "%[89a-fA-F][0-9a-fA-F]" $userinfo }}
+{{- fail "redis.external.url: KEDA needs the Redis password without percent-encoded non-ASCII characters; use an ASCII password" }}
+{{- end }}
+{{- $decoded := regexReplaceAll "%([0-9a-fA-F]{2})" $userinfo "\\u00${1}" | printf "[%q]" | replace "\\\\u00" "\\u00" | fromJsonArray | first }}
+{{- $user := "" }}{{- $password := $decoded }}
+{{- if contains ":" $decoded }}
+{{- $user = (splitn ":" 2 $decoded)._0 }}{{- $password = (splitn ":" 2 $decoded)._1 }}
+{{- end }}
+{{- $db := trimPrefix "/" $url.path | default "0" }}
+{{- dict "address" (ternary $url.host (printf "%s:6379" $url.host) (contains ":" $url.host)) "databaseIndex" $db "tls" (eq $url.scheme "rediss") "username" $user "password" $password | toJson }}
 {{- end }}
 {{- end }}
 
