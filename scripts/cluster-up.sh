@@ -63,17 +63,26 @@ else
   kubectl config use-context "k3d-$name" >/dev/null
 fi
 
-log "metrics-server"
-helm repo add metrics-server https://kubernetes-sigs.github.io/metrics-server/ --force-update >/dev/null
-helm upgrade --install metrics-server metrics-server/metrics-server -n kube-system \
-  --set 'args={--kubelet-insecure-tls}' --wait >/dev/null
+# Every version from lib/versions.sh, the same the test suite checks.
+if [[ "$engine" == k3d ]]; then
+  # k3s ships its own metrics-server in kube-system; a second one would collide.
+  log "metrics-server: k3s's own"
+else
+  log "metrics-server $METRICS_SERVER_VERSION"
+  kubectl apply --server-side --force-conflicts \
+    -f "https://github.com/kubernetes-sigs/metrics-server/releases/download/$METRICS_SERVER_VERSION/components.yaml" >/dev/null
+  # kind's kubelets serve self-signed certificates.
+  kubectl -n kube-system patch deployment metrics-server --type=json \
+    -p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--kubelet-insecure-tls"}]' >/dev/null
+fi
 
-log "Gateway API CRDs (standard channel)"
-kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.3.0/standard-install.yaml >/dev/null
+log "Gateway API CRDs $GATEWAY_API_VERSION (standard channel)"
+kubectl apply --server-side -f "https://github.com/kubernetes-sigs/gateway-api/releases/download/$GATEWAY_API_VERSION/standard-install.yaml" >/dev/null
 
-log "Traefik: Ingress class traefik and Gateway gateway-system/gateway"
+log "Traefik (chart $TRAEFIK_CHART_VERSION): Ingress class traefik and Gateway gateway-system/gateway"
 helm repo add traefik https://traefik.github.io/charts --force-update >/dev/null
 helm upgrade --install traefik traefik/traefik -n gateway-system --create-namespace --wait \
+  --version "$TRAEFIK_CHART_VERSION" \
   --set service.type=NodePort \
   --set ports.web.nodePort=30080 --set ports.websecure.nodePort=30443 \
   --set providers.kubernetesGateway.enabled=true \

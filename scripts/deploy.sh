@@ -38,9 +38,11 @@ need kubectl "install kubectl: https://kubernetes.io/docs/tasks/tools/"
 case "$via" in
   helm)
     need helm "install Helm 3 or 4: https://helm.sh/docs/intro/install/"
-    log "helm upgrade --install mail-worker ($env) into namespace mail-$env"
+    helm_flags=()
+    while IFS= read -r flag; do helm_flags+=("$flag"); done < <(helm_release_flags helm)
+    log "helm upgrade --install mail-worker ($env) into namespace mail-$env ${helm_flags[*]}"
     helm upgrade --install mail-worker charts/mail-worker -n "mail-$env" --create-namespace \
-      -f "environments/$env/values.yaml" "${extra[@]}"
+      "${helm_flags[@]}" -f "environments/$env/values.yaml" "${extra[@]}"
     ;;
   argocd)
     kubectl get namespace argocd >/dev/null 2>&1 || die "Argo CD is not installed: scripts/install-addons.sh"

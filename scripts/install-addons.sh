@@ -36,38 +36,71 @@ need kubectl "install kubectl: https://kubernetes.io/docs/tasks/tools/"
 need helm "install Helm 3 or 4: https://helm.sh/docs/intro/install/"
 kubectl cluster-info >/dev/null 2>&1 || die "no cluster answers: run scripts/cluster-up.sh first"
 
-helm repo add argo https://argoproj.github.io/argo-helm --force-update >/dev/null
-helm repo add kedacore https://kedacore.github.io/charts --force-update >/dev/null
+# Argo CD, Argo Rollouts and KEDA from their releases' own manifests, at the
+# versions in lib/versions.sh: the ones the test suite builds and runs.
+github=https://github.com
 
 if [[ "$skip" != *" argocd "* ]]; then
-  log "Argo CD (1/4)"
-  helm upgrade --install argocd argo/argo-cd -n argocd --create-namespace --wait \
-    --set 'configs.params.server\.insecure=true' >/dev/null
+  log "Argo CD $ARGO_CD_VERSION (1/4)"
+  kubectl create namespace argocd --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl apply -n argocd --server-side --force-conflicts \
+    -f "https://raw.githubusercontent.com/argoproj/argo-cd/$ARGO_CD_VERSION/manifests/install.yaml" >/dev/null
+  kubectl -n argocd rollout status deployment/argocd-server --timeout=5m >/dev/null
   log "Argo CD admin password: kubectl -n argocd get secret argocd-initial-admin-secret -o jsonpath='{.data.password}' | base64 -d"
 fi
 
 if [[ "$skip" != *" rollouts "* ]]; then
-  log "Argo Rollouts with the Gateway API traffic plugin (2/4)"
+  log "Argo Rollouts $ARGO_ROLLOUTS_VERSION with the Gateway API traffic plugin $ROLLOUTS_GATEWAY_API_PLUGIN_VERSION (2/4)"
   # The controller runs on the cluster's nodes, which share this machine's architecture.
   arch="$(uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')"
-  helm upgrade --install argo-rollouts argo/argo-rollouts -n argo-rollouts --create-namespace --wait \
-    --set dashboard.enabled=true \
-    --set 'controller.trafficRouterPlugins[0].name=argoproj-labs/gatewayAPI' \
-    --set "controller.trafficRouterPlugins[0].location=https://github.com/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi/releases/download/v0.6.0/gatewayapi-plugin-linux-$arch" >/dev/null
+  kubectl create namespace argo-rollouts --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl apply -n argo-rollouts --server-side --force-conflicts \
+    -f "$github/argoproj/argo-rollouts/releases/download/$ARGO_ROLLOUTS_VERSION/install.yaml" >/dev/null
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: argo-rollouts-config, namespace: argo-rollouts }
+data:
+  trafficRouterPlugins: |-
+    - name: argoproj-labs/gatewayAPI
+      location: $github/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi/releases/download/$ROLLOUTS_GATEWAY_API_PLUGIN_VERSION/gatewayapi-plugin-linux-$arch
+---
+# The plugin moves the weights on HTTPRoutes, which the controller's own role does not cover.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: argo-rollouts-gateway-api }
+rules:
+  - apiGroups: [gateway.networking.k8s.io]
+    resources: [httproutes]
+    verbs: [get, list, watch, update, patch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: argo-rollouts-gateway-api }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: argo-rollouts-gateway-api }
+subjects:
+  - { kind: ServiceAccount, name: argo-rollouts, namespace: argo-rollouts }
+YAML
+  # The plugin list is read at start-up.
+  kubectl -n argo-rollouts rollout restart deployment/argo-rollouts >/dev/null
+  kubectl -n argo-rollouts rollout status deployment/argo-rollouts --timeout=5m >/dev/null
   if ! kubectl argo rollouts version >/dev/null 2>&1; then
-    log "the kubectl plugin is missing: brew install argoproj/tap/kubectl-argo-rollouts, or download kubectl-argo-rollouts from https://github.com/argoproj/argo-rollouts/releases into your PATH"
+    log "the kubectl plugin is missing: brew install argoproj/tap/kubectl-argo-rollouts, or download kubectl-argo-rollouts-*-$arch of $ARGO_ROLLOUTS_VERSION from $github/argoproj/argo-rollouts/releases into your PATH"
   fi
 fi
 
 if [[ "$skip" != *" keda "* ]]; then
-  log "KEDA (3/4)"
-  helm upgrade --install keda kedacore/keda -n keda --create-namespace --wait >/dev/null
+  log "KEDA $KEDA_VERSION (3/4)"
+  kubectl apply --server-side --force-conflicts \
+    -f "$github/kedacore/keda/releases/download/$KEDA_VERSION/keda-${KEDA_VERSION#v}.yaml" >/dev/null
+  kubectl -n keda rollout status deployment/keda-operator --timeout=5m >/dev/null
 fi
 
 if [[ "$monitoring" == true ]]; then
-  log "Prometheus and Grafana (4/4, a few minutes)"
+  log "Prometheus and Grafana: kube-prometheus-stack $KUBE_PROMETHEUS_STACK_CHART_VERSION (4/4, a few minutes)"
   helm repo add prometheus-community https://prometheus-community.github.io/helm-charts --force-update >/dev/null
   helm upgrade --install kube-prometheus-stack prometheus-community/kube-prometheus-stack -n monitoring --create-namespace --wait \
+    --version "$KUBE_PROMETHEUS_STACK_CHART_VERSION" \
     --set grafana.sidecar.dashboards.searchNamespace=ALL \
     --set prometheus.prometheusSpec.serviceMonitorSelectorNilUsesHelmValues=false >/dev/null
   log "Grafana: kubectl -n monitoring port-forward svc/kube-prometheus-stack-grafana 3001:80 (admin / prom-operator)"

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 
@@ -18,7 +18,10 @@ t.test('every script passes shellcheck', async (t) => {
     throw new Error('shellcheck is missing: apt-get install shellcheck (scripts/test.sh does this)');
   }
   t.match(version, /version/);
-  const files = [...scripts, 'scripts/lib/toolchain.sh', '.ci/run'];
+  const lib = readdirSync(join(root, 'scripts/lib'))
+    .filter((f) => f.endsWith('.sh'))
+    .map((f) => join('scripts/lib', f));
+  const files = [...scripts, ...lib, '.ci/run'];
   const result = spawnSync('shellcheck', ['--severity=style', ...files], { cwd: root, encoding: 'utf8' });
   t.equal(result.status, 0, result.stdout);
 });
@@ -29,5 +32,26 @@ t.test('every script answers --help with its usage', async (t) => {
     const result = spawnSync(join(root, script), ['--help'], { cwd: root, encoding: 'utf8', timeout: 10_000 });
     t.equal(result.status, 0, `${script} --help exits 0`);
     t.match(result.stdout, /^usage: /m, `${script} --help prints its usage`);
+  }
+});
+
+t.test('every pinned version lives in scripts/lib/versions.sh', async (t) => {
+  const versions = readFileSync(join(root, 'scripts/lib/versions.sh'), 'utf8');
+  const pinned = [...versions.matchAll(/^([A-Z0-9_]+)=(\S+)$/gm)];
+  t.ok(pinned.length >= 10, `${pinned.length} versions pinned`);
+  for (const [, name, value] of pinned) {
+    t.match(value, /^v?\d+\.\d+\.\d+$/, `${name} is an exact version, not a range or a moving tag`);
+  }
+  // The scripts that install on a real cluster, and the ones that build the
+  // test cluster, name versions only through those variables.
+  for (const script of ['scripts/cluster-up.sh', 'scripts/install-addons.sh', 'scripts/cluster-local.sh', 'scripts/lib/toolchain.sh']) {
+    const text = readFileSync(join(root, script), 'utf8');
+    t.same(text.match(/\bv\d+\.\d+\.\d+\b|--version \d/g), null, `${script} hard-codes no version`);
+  }
+  for (const [, name] of pinned) {
+    const used = ['scripts/cluster-up.sh', 'scripts/install-addons.sh', 'scripts/cluster-local.sh', 'scripts/lib/toolchain.sh'].some(
+      (f) => readFileSync(join(root, f), 'utf8').includes(`$${name}`) || readFileSync(join(root, f), 'utf8').includes(`\${${name}`),
+    );
+    t.ok(used, `${name} is used`);
   }
 });
