@@ -39,7 +39,7 @@ async function inBatches<T>(items: T[], size: number, task: (item: T) => Promise
 for (const h of helms()) {
   t.test(`${h.name}: install --wait of every value set`, async (t) => {
     await inBatches(valueSets, 3, async ({ label, files }) => {
-      const ns = await namespace(t, `install-${h.name === 'Helm 4' ? 'h4' : 'h3'}-${label.replace(/[^a-z0-9]+/g, '-')}`);
+      const ns = await namespace(t, `install-${h.short}-${label.replace(/[^a-z0-9]+/g, '-')}`);
       const release = { name: 'mail-worker', namespace: ns };
       await createExistingSecrets(ns, files);
       try {

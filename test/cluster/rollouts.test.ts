@@ -83,7 +83,7 @@ const healthy = (r: Rollout) => r.status?.phase === 'Healthy';
 const pausedAt = (step: number) => (r: Rollout) => r.status?.phase === 'Paused' && r.status.currentStepIndex === step;
 
 async function canary(t: Test, h: Helm): Promise<void> {
-  const ns = await namespace(t, `canary-${h.name === 'Helm 4' ? 'h4' : 'h3'}`);
+  const ns = await namespace(t, `canary-${h.short}`);
   const files = [
     valuesFile({
       web: { replicas: 5 },
@@ -125,7 +125,7 @@ async function canary(t: Test, h: Helm): Promise<void> {
 }
 
 async function blueGreen(t: Test, h: Helm): Promise<void> {
-  const ns = await namespace(t, `bluegreen-${h.name === 'Helm 4' ? 'h4' : 'h3'}`);
+  const ns = await namespace(t, `bluegreen-${h.short}`);
   const files = [
     valuesFile({ rollout: { enabled: true, strategy: 'blueGreen', blueGreen: { autoPromotionEnabled: false, scaleDownDelaySeconds: 5 } } }),
   ];
@@ -148,7 +148,7 @@ async function blueGreen(t: Test, h: Helm): Promise<void> {
 async function analysis(t: Test, h: Helm): Promise<void> {
   const prometheus = await startFakePrometheus({ successRate: 1, latencyP95: 0.05 });
   t.teardown(() => prometheus.close());
-  const ns = await namespace(t, `analysis-${h.name === 'Helm 4' ? 'h4' : 'h3'}`);
+  const ns = await namespace(t, `analysis-${h.short}`);
   const files = [
     valuesFile({
       web: { replicas: 2 },

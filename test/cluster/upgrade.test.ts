@@ -24,7 +24,7 @@ const pick = (data: Record<string, string>, keys: string[]) => Object.fromEntrie
 
 for (const h of helms()) {
   t.test(`${h.name}: upgrades keep every generated secret; rollback works`, async (t) => {
-    const ns = await namespace(t, `upgrade-${h.name === 'Helm 4' ? 'h4' : 'h3'}`);
+    const ns = await namespace(t, `upgrade-${h.short}`);
     const release = { name: 'mail-worker', namespace: ns };
     await helmInstall(h, release);
     const kept: Record<string, Record<string, string>> = await secretData(ns);

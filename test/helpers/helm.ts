@@ -12,6 +12,8 @@ export const KUBE_VERSION = 'v1.34.0';
 
 export interface Helm {
   name: 'Helm 4' | 'Helm 3';
+  /** h4 or h3, for names such as a test's namespace. */
+  short: 'h4' | 'h3';
   bin: string;
 }
 
@@ -28,7 +30,7 @@ export function helms(): Helm[] {
         `${name} not found (${name.replace(' ', '').toUpperCase()}_BIN=${bin ?? ''}): run the suite through scripts/test.sh, which builds it with Go`,
       );
     }
-    return { name, bin };
+    return { name, short: name === 'Helm 4' ? 'h4' : 'h3', bin };
   });
 }
 
