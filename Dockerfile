@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image, every mode: docker run IMAGE web | worker | all | migrate | setup-flags
 ARG NODE_VERSION=24
 
@@ -13,7 +12,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY service/src service/src
 RUN npm run build
-RUN npm prune --omit=dev --no-audit --no-fund
+# typescript stays after the prune only because a dependency (valibot, under
+# bull-board) names it as an optional peer; nothing at run time needs it.
+RUN npm prune --omit=dev --no-audit --no-fund && rm -rf node_modules/typescript
 
 # Runtime stage: production dependencies and compiled code only.
 FROM node:${NODE_VERSION}-bookworm-slim

@@ -5,36 +5,44 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: scripts/image.sh [--tag TAG] [--cluster NAME] [--k3d]
+usage: scripts/image.sh [--tag TAG] [--cluster NAME] [--k3d] [--no-load]
 
   --tag TAG       image tag (default: dev); the environments use dev, staging and prod
   --cluster NAME  kind or k3d cluster to load into (default: mail-worker)
   --k3d           load into k3d instead of kind
+  --no-load       only build
 Builds mail-worker:TAG from the Dockerfile (APP_VERSION=TAG, shown on every
-page) and loads it into the cluster's nodes.
+page) with the engine at DOCKER_HOST, on the host network, and loads it into
+the cluster's nodes. Where Docker Hub cannot be reached, the base image is a
+local stand-in (scripts/base-image.sh). No engine? scripts/docker-engine.sh.
 USAGE
 }
 
 tag=dev
 cluster=mail-worker
 engine=kind
+load=true
 while (($# > 0)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
     --tag) tag="${2:?--tag needs a value}"; shift 2 ;;
     --cluster) cluster="${2:?--cluster needs a value}"; shift 2 ;;
     --k3d) engine=k3d; shift ;;
+    --no-load) load=false; shift ;;
     *) usage >&2; exit 2 ;;
   esac
 done
 
 # shellcheck source=lib/toolchain.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
-need docker "install Docker: https://docs.docker.com/get-docker/"
-need "$engine" "install $engine: https://kind.sigs.k8s.io/ or https://k3d.io/"
+# shellcheck source=lib/docker.sh
+source "$MAIL_WORKER_ROOT/scripts/lib/docker.sh"
+docker_cli version >/dev/null 2>&1 ||
+  die "no Docker Engine answers${DOCKER_HOST:+ at $DOCKER_HOST}: start Docker, or run scripts/docker-engine.sh up --dir DIR and export the DOCKER_HOST it prints"
+[[ "$load" == false ]] || need "$engine" "install $engine: https://kind.sigs.k8s.io/ or https://k3d.io/"
 
-log "building mail-worker:$tag"
-docker build --build-arg "VERSION=$tag" -t "mail-worker:$tag" "$MAIL_WORKER_ROOT"
+build_image "$tag"
+[[ "$load" == true ]] || { log "built mail-worker:$tag"; exit 0; }
 log "loading mail-worker:$tag into $engine cluster $cluster"
 if [[ "$engine" == kind ]]; then
   kind load docker-image "mail-worker:$tag" --name "$cluster"

