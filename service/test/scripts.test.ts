@@ -42,16 +42,17 @@ t.test('every pinned version lives in scripts/lib/versions.sh', async (t) => {
   for (const [, name, value] of pinned) {
     t.match(value, /^v?\d+\.\d+\.\d+$/, `${name} is an exact version, not a range or a moving tag`);
   }
-  // The scripts that install on a real cluster, and the ones that build the
-  // test cluster, name versions only through those variables.
-  for (const script of ['scripts/cluster-up.sh', 'scripts/install-addons.sh', 'scripts/cluster-local.sh', 'scripts/lib/toolchain.sh']) {
-    const text = readFileSync(join(root, script), 'utf8');
-    t.same(text.match(/\bv\d+\.\d+\.\d+\b|--version \d/g), null, `${script} hard-codes no version`);
+  // Every script names versions only through those variables.
+  const texts = [...scripts, ...readdirSync(join(root, 'scripts/lib')).map((f) => join('scripts/lib', f))]
+    .filter((f) => /\.(sh|ts)$/.test(f) && !f.endsWith('versions.sh'))
+    .map((f) => [f, readFileSync(join(root, f), 'utf8')] as const);
+  for (const [file, text] of texts) {
+    t.same(text.match(/\bv\d+\.\d+\.\d+\b|--version \d/g), null, `${file} hard-codes no version`);
   }
   for (const [, name] of pinned) {
-    const used = ['scripts/cluster-up.sh', 'scripts/install-addons.sh', 'scripts/cluster-local.sh', 'scripts/lib/toolchain.sh'].some(
-      (f) => readFileSync(join(root, f), 'utf8').includes(`$${name}`) || readFileSync(join(root, f), 'utf8').includes(`\${${name}`),
+    t.ok(
+      texts.some(([, text]) => text.includes(`$${name}`) || text.includes(`\${${name}`)),
+      `${name} is used`,
     );
-    t.ok(used, `${name} is used`);
   }
 });
