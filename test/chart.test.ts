@@ -396,3 +396,53 @@ t.test("KEDA's trigger keys are the service's queue names", async (t) => {
   t.same(scaled.spec.triggers.map((tr) => tr.metadata.listName).sort(), QUEUE_NAMES.map((q) => `bull:${q}:wait`).sort());
   t.ok(scaled.spec.triggers.every((tr) => tr.type === 'redis' && tr.metadata.address === 'demo-mail-worker-redis.mail.svc:6379'));
 });
+
+t.test('one pod template: every extension point reaches the web, worker and migrate pods', async (t) => {
+  const extensions = `${CHART}/ci/extensions.yaml`;
+  const ms = render(h4, { valuesFiles: [extensions] });
+  const plain = render(h4);
+  type Pod = {
+    metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+    spec: PodSpec & Record<string, unknown> & { containers: Array<Container & { envFrom?: unknown[]; volumeMounts?: unknown[] }> };
+  };
+  const pod = (m: Manifest | undefined) => (m?.spec as { template: Pod }).template;
+  for (const [kind, name] of [
+    ['Deployment', '-web'],
+    ['Deployment', '-worker'],
+    ['Job', '-migrate'],
+  ] as const) {
+    const p = pod(find(ms, kind, name));
+    const c = p.spec.containers[0]!;
+    const what = `${kind} ${name}`;
+    t.equal(p.metadata.annotations?.['example.com/owner'], 'mail-team', `${what}: podAnnotations`);
+    t.equal(p.metadata.labels['example.com/tier'], 'mail', `${what}: podLabels`);
+    t.equal(p.metadata.labels['app.kubernetes.io/component'], name.slice(1), `${what}: the chart's labels stay`);
+    t.same(c.env?.at(-1), { name: 'TZ', value: 'Asia/Tokyo' }, `${what}: extraEnv, last so it wins`);
+    t.same(c.envFrom?.at(-1), { configMapRef: { name: 'mail-worker-extra-settings', optional: true } }, `${what}: extraEnvFrom`);
+    t.ok(
+      (p.spec.volumes as { name: string }[]).some((v) => v.name === 'scratch') &&
+        (p.spec.volumes as { name: string }[]).some((v) => v.name === 'tmp'),
+      `${what}: extraVolumes beside /tmp`,
+    );
+    t.same(c.volumeMounts?.at(-1), { name: 'scratch', mountPath: '/scratch' }, `${what}: extraVolumeMounts`);
+    t.same(p.spec.nodeSelector, { 'kubernetes.io/os': 'linux' }, `${what}: nodeSelector`);
+    t.match(p.spec.tolerations, [{ key: 'dedicated', effect: 'NoSchedule' }], `${what}: tolerations`);
+    t.equal(p.spec.priorityClassName, 'mail-worker-example', `${what}: priorityClassName`);
+    const before = pod(find(plain, kind, name));
+    for (const key of ['securityContext', 'automountServiceAccountToken']) {
+      t.same(p.spec[key], (before.spec as Record<string, unknown>)[key], `${what}: ${key} unchanged by extensions`);
+    }
+  }
+  for (const name of ['-web', '-worker']) {
+    const p = pod(find(ms, 'Deployment', name));
+    t.ok(p.spec.affinity && p.spec.topologySpreadConstraints, `${name}: affinity and topologySpreadConstraints`);
+    t.match(
+      p.spec.containers[0],
+      { readinessProbe: { periodSeconds: 2, httpGet: { path: '/readyz' } } },
+      `${name}: readinessProbe override`,
+    );
+    t.match(p.spec.containers[0], { livenessProbe: { httpGet: { path: '/healthz' } } }, `${name}: the other probes keep the chart's`);
+  }
+  t.same(await validateManifests(ms), [], 'every object is valid');
+  t.match(renderError(h4, { set: { 'web.extraEnv[0].value': 'x' } }), /extraEnv/, 'an extraEnv entry needs a name');
+});

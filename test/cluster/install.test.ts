@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import t from 'tap';
 import { describeNamespace, helmInstall, kubectl, namespace, podsNotReady, releaseObjects, waitFor } from '../helpers/cluster.ts';
-import { createExistingSecrets } from '../helpers/existing-secrets.ts';
+import { createPrerequisites } from '../helpers/prerequisites.ts';
 import { CHART, helms, ROOT } from '../helpers/helm.ts';
 import type { Manifest } from '../helpers/kubernetes.ts';
 
@@ -41,7 +41,7 @@ for (const h of helms()) {
     await inBatches(valueSets, 3, async ({ label, files }) => {
       const ns = await namespace(t, `install-${h.short}-${label.replace(/[^a-z0-9]+/g, '-')}`);
       const release = { name: 'mail-worker', namespace: ns };
-      await createExistingSecrets(ns, files);
+      await createPrerequisites(ns, files);
       try {
         await helmInstall(h, release, files);
       } catch (error) {

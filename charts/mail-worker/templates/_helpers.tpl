@@ -180,22 +180,6 @@ existingSecret values). Secret values never land in the ConfigMap.
   mountPath: /tmp
 {{- end }}
 
-{{/* Probes of the app's HTTP port (web and worker both serve them). */}}
-{{- define "mail-worker.probes" -}}
-startupProbe:
-  httpGet: { path: /healthz, port: http }
-  periodSeconds: 2
-  failureThreshold: 30
-livenessProbe:
-  httpGet: { path: /healthz, port: http }
-  periodSeconds: 10
-  timeoutSeconds: 3
-readinessProbe:
-  httpGet: { path: /readyz, port: http }
-  periodSeconds: 5
-  timeoutSeconds: 3
-{{- end }}
-
 {{/* Fails rendering on combinations that cannot work, naming the values to change. */}}
 {{- define "mail-worker.validate" -}}
 {{- if and (not .Values.postgresql.enabled) (not .Values.postgresql.external.url) (not .Values.postgresql.external.existingSecret) }}
@@ -271,7 +255,7 @@ docs/performance.md). Limits in Mi or Gi; nothing for other units or no limit.
 {{- $mi := 0 }}
 {{- if hasSuffix "Mi" $limit }}{{ $mi = trimSuffix "Mi" $limit | int }}{{ end }}
 {{- if hasSuffix "Gi" $limit }}{{ $mi = mul (trimSuffix "Gi" $limit | int) 1024 }}{{ end }}
-{{- if gt $mi 0 }}
+{{- if gt $mi 0 -}}
 - name: NODE_OPTIONS
   value: {{ printf "--max-old-space-size=%d --max-semi-space-size=%d" (div (mul $mi 3) 4) (max 1 (min 16 (div $mi 64))) | quote }}
 {{- end }}

@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { apply } from './cluster.ts';
 
-// The Secrets a user creates before installing values that name an
-// existingSecret, with the keys the chart's values.yaml documents for each.
-// Tests create them as a user would; the test cluster's node agent then
-// holds any pod whose key is missing, as a kubelet does.
+// What a user creates before installing values that refer to it: the
+// Secrets named by existingSecret values, with the keys the chart's
+// values.yaml documents for each, and the PriorityClasses named by
+// priorityClassName values. Tests create them as a user would; the test
+// cluster's node agent then holds any pod whose key is missing, as a
+// kubelet does, and the API server refuses a pod of an unknown priority class.
 
 const KEYS: Record<string, string[]> = {
   'postgresql.external': ['DATABASE_URL'],
@@ -33,12 +35,29 @@ export function existingSecrets(valuesFile: string): Map<string, string[]> {
   return found;
 }
 
-/** Creates every Secret the values files name, with placeholder values of the right shape. */
-export async function createExistingSecrets(namespace: string, valuesFiles: string[]): Promise<void> {
+/** priorityClassName values anywhere in a values file. */
+function priorityClasses(valuesFile: string): Set<string> {
+  const found = new Set<string>();
+  const walk = (node: unknown) => {
+    if (!node || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'priorityClassName' && typeof value === 'string' && value) found.add(value);
+      else walk(value);
+    }
+  };
+  walk(parse(readFileSync(valuesFile, 'utf8')));
+  return found;
+}
+
+/** Creates every Secret (placeholder values of the right shape) and PriorityClass the values files name. */
+export async function createPrerequisites(namespace: string, valuesFiles: string[]): Promise<void> {
   for (const file of valuesFiles) {
     for (const [name, keys] of existingSecrets(file)) {
       const data = Object.fromEntries(keys.map((k) => [k, placeholder(k)]));
       await apply(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: data }), namespace);
+    }
+    for (const name of priorityClasses(file)) {
+      await apply(JSON.stringify({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name }, value: 1000 }));
     }
   }
 }
