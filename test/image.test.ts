@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -179,6 +179,32 @@ t.test('every mode runs as the chart runs it; a send run completes', async (t) =
   );
   t.match(finished, { status: 'completed', sent: 40, failed: 0 }, 'the run completes with every mail sent');
   t.equal(smtp.countsByRecipient().size, 40, 'every mail arrived at the SMTP server');
+
+  // The chart's `helm test` script, in the image as its test Job runs it.
+  const smokeTest = readFileSync(join(ROOT, 'charts/mail-worker/files/smoke-test.mjs'), 'utf8');
+  const smoke = (workerUrl: string) =>
+    docker([
+      'run',
+      '--rm',
+      '--network',
+      'host',
+      ...AS_THE_CHART_RUNS_IT,
+      '-e',
+      `WEB_URL=${web}`,
+      '-e',
+      `WORKER_URL=${workerUrl}`,
+      '--entrypoint',
+      'node',
+      IMAGE,
+      '--input-type=module',
+      '-e',
+      smokeTest,
+    ]);
+  const passed = await smoke(`http://127.0.0.1:${workerPort}`);
+  t.equal(passed.status, 0, "the chart's helm test script passes against the running release", { log: passed.stdout + passed.stderr });
+  const failed = await smoke(`http://127.0.0.1:${await freePort()}`);
+  t.equal(failed.status, 1, 'and fails when the worker does not answer');
+  t.match(failed.stdout, /FAILED: the worker is alive/);
 
   for (const name of ['mw-web', 'mw-worker']) {
     await waitFor(

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import t from 'tap';
-import { describeNamespace, helmInstall, kubectl, namespace, podsNotReady, releaseObjects, waitFor } from '../helpers/cluster.ts';
+import { describeNamespace, helmInstall, helmRun, kubectl, namespace, podsNotReady, releaseObjects, waitFor } from '../helpers/cluster.ts';
 import { createPrerequisites } from '../helpers/prerequisites.ts';
 import { CHART, helms, ROOT } from '../helpers/helm.ts';
 import type { Manifest } from '../helpers/kubernetes.ts';
@@ -58,6 +58,14 @@ for (const h of helms()) {
         names.length,
         `${label}: all ${names.length} objects exist (${found.trim().split('\n').length} found)`,
       );
+
+      // helm test: on simulated nodes its Job completes without running the
+      // script (files/smoke-test.mjs); test/image.test.ts runs that for real.
+      const tested = await helmRun(h, ['test', release.name, '-n', ns, '--timeout', '2m']).then(
+        () => '',
+        (e: Error) => e.message,
+      );
+      t.equal(tested, '', `${label}: helm test passes`);
 
       // A canary routed through the Gateway API plugin gets no web pods here:
       // the Rollouts controller downloads that plugin at start-up, which this

@@ -1,10 +1,11 @@
 {{/*
-The one pod template of the app's image: web, worker, migrate and
-unleash-flags pods all render from it, so security, env and volumes change
+The one pod template of the app's image: web, worker, migrate,
+unleash-flags and smoke-test pods all render from it, so security, env and volumes change
 in one place. Arguments:
   root       the chart's root context
-  component  web | worker | migrate | unleash-flags
+  component  web | worker | migrate | unleash-flags | smoke-test
   args       the mode, e.g. (list "web")
+  command    instead of the image's entrypoint (the helm test Job)
   values     the component's values: resources and the extension points
              (podAnnotations, podLabels, extraEnv, extraEnvFrom,
              extraVolumes, extraVolumeMounts, nodeSelector, tolerations,
@@ -59,6 +60,9 @@ spec:
     - name: {{ .component }}
       image: {{ include "mail-worker.image" $root }}
       imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+      {{- with .command }}
+      command: {{ toJson . }}
+      {{- end }}
       args: {{ toJson .args }}
       {{- if .app }}
       ports:
