@@ -301,7 +301,7 @@ t.test('the AnalysisTemplate queries only metrics the service really exports', a
   t.same(webMonitor.spec.selector.matchExpressions, [{ key: 'mail-worker/rollout-service', operator: 'DoesNotExist' }]);
 });
 
-t.test('an analysis without data (no series) passes; a low rate fails', async (t) => {
+t.test('the analysis checks for no series before it reads a value', async (t) => {
   const ms = render(h4, { valuesFiles: [`${CHART}/ci/canary-analysis.yaml`] });
   const template = find(ms, 'AnalysisTemplate', '-health') as { spec: { metrics: Array<{ successCondition: string }> } };
   // Argo Rollouts evaluates these with expr over the vector's values: an

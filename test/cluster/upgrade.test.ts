@@ -1,5 +1,15 @@
 import t from 'tap';
-import { describeNamespace, helmInstall, helmRun, namespace, podsNotReady, secretData, releaseFlags, waitFor } from '../helpers/cluster.ts';
+import {
+  describeNamespace,
+  helmInstall,
+  helmRun,
+  kubectl,
+  namespace,
+  podsNotReady,
+  releaseFlags,
+  secretData,
+  waitFor,
+} from '../helpers/cluster.ts';
 import { CHART, helms } from '../helpers/helm.ts';
 
 // Upgrades that flip the chart's big toggles, then a rollback, on the real
@@ -72,3 +82,31 @@ for (const h of helms()) {
     await check(`rollback to revision ${previous}`);
   });
 }
+
+t.test('an upgrade refuses to replace a generated password whose key went missing', async (t) => {
+  const h = helms()[0]!;
+  const ns = await namespace(t, 'lost-key');
+  const release = { name: 'mail-worker', namespace: ns };
+  await helmInstall(h, release);
+  await kubectl([
+    'patch',
+    'secret',
+    'mail-worker-generated',
+    '-n',
+    ns,
+    '--type=json',
+    '-p',
+    '[{"op":"remove","path":"/data/POSTGRES_PASSWORD"}]',
+  ]);
+  const refused = await helmRun(h, ['upgrade', release.name, CHART, '-n', ns, ...releaseFlags(h)]).then(
+    () => '',
+    (e: Error) => e.message,
+  );
+  t.match(
+    refused,
+    /Secret .*mail-worker-generated exists but has no key POSTGRES_PASSWORD/,
+    'the upgrade stops and names the Secret and the key',
+  );
+  const left = await secretData(ns);
+  t.notOk('POSTGRES_PASSWORD' in left['mail-worker-generated']!, 'and writes no new password');
+});

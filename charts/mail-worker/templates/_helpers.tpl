@@ -68,16 +68,19 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/*
 A generated secret value that survives upgrades: the value stored under the
-same key of the release's live Secret when there is one, else .new (a
-random string of 32 when not given). The key looked up is the key written,
-so the value read back is the value stored.
+same key of the release's live Secret, or .new (a random string of 32 when
+not given) when there is no such Secret yet. A live Secret without the key
+stops the upgrade: a database or Unleash still expects the value it lost,
+and a new one would lock the app out without a word.
 */}}
 {{- define "mail-worker.persistentSecret" -}}
 {{- $existing := lookup "v1" "Secret" .root.Release.Namespace .secret }}
-{{- if and $existing (index ($existing.data | default dict) .key) }}
+{{- if not $existing }}
+{{- .new | default (randAlphaNum 32) }}
+{{- else if index ($existing.data | default dict) .key }}
 {{- index $existing.data .key | b64dec }}
 {{- else }}
-{{- .new | default (randAlphaNum 32) }}
+{{- fail (printf "Secret %s/%s exists but has no key %s, which the chart generated at install and the release still needs. Put the value back (kubectl -n %s edit secret %s), or delete the Secret together with the data that uses it (the database's volume) to start afresh." .root.Release.Namespace .secret .key .root.Release.Namespace .secret) }}
 {{- end }}
 {{- end }}
 
