@@ -22,18 +22,25 @@ t.setTimeout(1_800_000);
 const TAG = 'suite';
 const IMAGE = `mail-worker:${TAG}`;
 const BASE = 'node:24-bookworm-slim';
-/** The chart's pod security, as docker run flags. */
-const AS_THE_CHART_RUNS_IT = [
-  '--read-only',
-  '--tmpfs',
-  '/tmp',
-  '--user',
-  '1001:1001',
-  '--cap-drop',
-  'ALL',
-  '--security-opt',
-  'no-new-privileges',
-];
+/**
+ * `docker run` as the chart runs a pod: host network (the suite's servers
+ * are on loopback), read-only root filesystem with /tmp writable, uid 1001,
+ * no capabilities, no privilege escalation. Detached and named when a name
+ * is given, else removed when it exits.
+ */
+function asTheChartRunsIt(env: Record<string, string>, name?: string): string[] {
+  return [
+    'run',
+    ...(name ? ['-d', '--name', name] : ['--rm']),
+    '--network=host',
+    '--read-only',
+    '--tmpfs=/tmp',
+    '--user=1001:1001',
+    '--cap-drop=ALL',
+    '--security-opt=no-new-privileges',
+    ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+  ];
+}
 
 const engineDir = mkdtempSync(join(tmpdir(), 'mw-docker-'));
 const up = execFileSync(join(ROOT, 'scripts/docker-engine.sh'), ['up', '--dir', engineDir], { encoding: 'utf8' });
@@ -48,6 +55,14 @@ async function dockerOk(args: string[], timeoutMs?: number): Promise<string> {
 }
 const inspect = async <T>(what: string, format: string): Promise<T> =>
   JSON.parse(await dockerOk(['inspect', '--format', `{{json ${format}}}`, what])) as T;
+
+/** Until the container on that port answers /readyz. */
+const ready = (what: string, port: number) =>
+  waitFor(
+    `${what} /readyz`,
+    async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+    60_000,
+  );
 
 t.test('the image builds from a clean copy of the repository', async (t) => {
   const copy = mkdtempSync(join(tmpdir(), 'mw-clean-'));
@@ -114,34 +129,11 @@ t.test('every mode runs as the chart runs it; a send run completes', async (t) =
   const [redis, postgres, smtp] = await Promise.all([startRedis(), startPostgres(), startSmtpSink()]);
   t.teardown(() => Promise.all([redis.stop(), postgres.stop(), smtp.stop()]).then(() => undefined));
   const database = await createDatabase(postgres, 'image');
-  const appEnv = [
-    '-e',
-    `DATABASE_URL=${database}`,
-    '-e',
-    `REDIS_URL=${redis.url}`,
-    '-e',
-    'SMTP_HOST=127.0.0.1',
-    '-e',
-    `SMTP_PORT=${smtp.port}`,
-    '-e',
-    'LOG_LEVEL=warn',
-  ];
-  const runArgs = (name: string, port: number) => [
-    'run',
-    '-d',
-    '--name',
-    name,
-    '--network',
-    'host',
-    ...AS_THE_CHART_RUNS_IT,
-    ...appEnv,
-    '-e',
-    `PORT=${port}`,
-  ];
+  const appEnv = { DATABASE_URL: database, REDIS_URL: redis.url, SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port), LOG_LEVEL: 'warn' };
   const containers: string[] = [];
   t.teardown(() => (containers.length ? docker(['rm', '-f', ...containers]).then(() => undefined) : undefined));
 
-  const migrate = await docker(['run', '--rm', '--network', 'host', ...AS_THE_CHART_RUNS_IT, ...appEnv, IMAGE, 'migrate']);
+  const migrate = await docker([...asTheChartRunsIt(appEnv), IMAGE, 'migrate']);
   t.equal(migrate.status, 0, 'migrate exits 0', { log: migrate.stderr });
 
   const webPort = await freePort();
@@ -150,12 +142,8 @@ t.test('every mode runs as the chart runs it; a send run completes', async (t) =
     ['web', webPort],
     ['worker', workerPort],
   ] as const) {
-    containers.push(await dockerOk([...runArgs(`mw-${mode}`, port), IMAGE, mode]));
-    await waitFor(
-      `${mode} /readyz`,
-      async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined),
-      60_000,
-    );
+    containers.push(await dockerOk([...asTheChartRunsIt({ ...appEnv, PORT: String(port) }, `mw-${mode}`), IMAGE, mode]));
+    await ready(mode, port);
     t.pass(`${mode} answers /readyz`);
   }
   const web = `http://127.0.0.1:${webPort}`;
@@ -184,15 +172,7 @@ t.test('every mode runs as the chart runs it; a send run completes', async (t) =
   const smokeTest = readFileSync(join(ROOT, 'charts/mail-worker/files/smoke-test.mjs'), 'utf8');
   const smoke = (workerUrl: string) =>
     docker([
-      'run',
-      '--rm',
-      '--network',
-      'host',
-      ...AS_THE_CHART_RUNS_IT,
-      '-e',
-      `WEB_URL=${web}`,
-      '-e',
-      `WORKER_URL=${workerUrl}`,
+      ...asTheChartRunsIt({ WEB_URL: web, WORKER_URL: workerUrl }),
       '--entrypoint',
       'node',
       IMAGE,
@@ -223,28 +203,8 @@ t.test('every mode runs as the chart runs it; a send run completes', async (t) =
 
   // all: web and worker in one process, on SQLite in the image's /data volume.
   const allPort = await freePort();
-  containers.push(
-    await dockerOk([
-      'run',
-      '-d',
-      '--name',
-      'mw-all',
-      '--network',
-      'host',
-      ...AS_THE_CHART_RUNS_IT,
-      '-e',
-      `REDIS_URL=${redis.url}`,
-      '-e',
-      `PORT=${allPort}`,
-      IMAGE,
-      'all',
-    ]),
-  );
-  await waitFor(
-    'all /readyz',
-    async () => ((await fetch(`http://127.0.0.1:${allPort}/readyz`).catch(() => undefined))?.ok ? true : undefined),
-    60_000,
-  );
+  containers.push(await dockerOk([...asTheChartRunsIt({ REDIS_URL: redis.url, PORT: String(allPort) }, 'mw-all'), IMAGE, 'all']));
+  await ready('all', allPort);
   t.equal((await fetch(`http://127.0.0.1:${allPort}/`)).status, 200, 'all mode serves the dashboard (views and assets are in the image)');
   await dockerOk(['stop', '--time', '30', 'mw-all'], 60_000);
   t.equal(await inspect<number>('mw-all', '.State.ExitCode'), 0, 'all mode stops with exit 0');
@@ -252,19 +212,7 @@ t.test('every mode runs as the chart runs it; a send run completes', async (t) =
 
 t.test('setup-flags creates the flags in a real Unleash', async (t) => {
   const unleash = await startUnleash(t);
-  const result = await docker([
-    'run',
-    '--rm',
-    '--network',
-    'host',
-    ...AS_THE_CHART_RUNS_IT,
-    '-e',
-    `UNLEASH_URL=${unleash.url}`,
-    '-e',
-    `UNLEASH_ADMIN_TOKEN=${ADMIN_TOKEN}`,
-    IMAGE,
-    'setup-flags',
-  ]);
+  const result = await docker([...asTheChartRunsIt({ UNLEASH_URL: unleash.url, UNLEASH_ADMIN_TOKEN: ADMIN_TOKEN }), IMAGE, 'setup-flags']);
   t.equal(result.status, 0, 'setup-flags exits 0', { log: result.stderr });
   const features = (await (await unleash.admin('GET', '/projects/default/features')).json()) as { features: { name: string }[] };
   t.same(features.features.map((f) => f.name).sort(), ['bulk_send_feature', 'send_strategy'], 'both flags exist');
