@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
-import { ROOT } from './helpers/helm.ts';
+import { CHART, ROOT } from './helpers/helm.ts';
 
-// compose.yaml cannot be started here (no container engine), so it is
-// checked against the contract: the variables the service really reads (taken
-// from service/src/config.ts), the services the app needs, and the wiring.
+// compose.yaml cannot be started here (its third-party images come from
+// Docker Hub, which this machine cannot reach; test/image.test.ts has
+// docker-compose check its syntax), so it is checked against the contract:
+// the variables the service really reads (taken from service/src/config.ts),
+// the services the app needs, the wiring, and the chart's image versions.
 
 interface Service {
   image?: string;
@@ -80,4 +82,22 @@ t.test('ports, health and start order', async (t) => {
   t.same(services.migrate?.depends_on?.postgres, { condition: 'service_healthy' });
   t.same(services['unleash-flags']?.depends_on?.unleash, { condition: 'service_healthy' });
   t.same(services.worker?.depends_on?.redis, { condition: 'service_healthy' });
+});
+
+t.test('compose runs the same third-party images as the chart, and the tests the same Unleash', async (t) => {
+  type Image = { repository: string; tag: string };
+  const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Record<string, { image: Image }>;
+  const chartImage = (part: string) => `${values[part]!.image.repository}:${values[part]!.image.tag}`;
+  t.equal(services.redis?.image, chartImage('redis'), 'Redis');
+  t.equal(services.postgres?.image, chartImage('postgresql'), 'PostgreSQL');
+  t.equal(services['unleash-db']?.image, chartImage('postgresql'), "Unleash's PostgreSQL (the chart uses postgresql.image for it)");
+  t.equal(services.mailpit?.image, chartImage('mailcatcher'), 'Mailpit');
+  t.equal(services.unleash?.image, chartImage('unleash'), 'Unleash');
+  // The tests run the unleash-server npm package, the same server as the image.
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+  t.equal(
+    pkg.devDependencies['unleash-server']?.replace(/^\^/, '').split('.')[0],
+    values.unleash!.image.tag,
+    "the suite's Unleash is the image's major",
+  );
 });
