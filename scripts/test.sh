@@ -14,7 +14,7 @@ lacks: Node 24 under .tools/, the npm dependencies, Debian's redis-server,
 postgresql, shellcheck, chromium, fonts-ipafont-gothic, openssl, git,
 docker.io, docker-compose and debootstrap (the image test runs its own Docker
 Engine and, where Docker Hub is out of reach, a local base image), and,
-built with Go into ~/.cache/mail-worker: Helm 4 and Helm 3 and the test
+built with Go into ~/.cache/mail-worker: Helm 4 and Helm 3, Mailpit, and the test
 cluster (scripts/cluster-local.sh), which it starts in a temporary folder for
 the suite and stops afterwards. Extra arguments go to tap, e.g. one file:
   scripts/test.sh service/test/delivery.test.ts
@@ -32,6 +32,7 @@ ensure_packages curl:curl redis-server:redis-server initdb:postgresql shellcheck
 ensure_node
 ensure_dependencies
 ensure_helm
+ensure_mailpit
 ensure_cluster_binaries
 
 # The test cluster the tests under test/cluster/ use, in a folder of its own,

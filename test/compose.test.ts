@@ -92,6 +92,9 @@ t.test('compose runs the same third-party images as the chart, and the tests the
   t.equal(services.postgres?.image, chartImage('postgresql'), 'PostgreSQL');
   t.equal(services['unleash-db']?.image, chartImage('postgresql'), "Unleash's PostgreSQL (the chart uses postgresql.image for it)");
   t.equal(services.mailpit?.image, chartImage('mailcatcher'), 'Mailpit');
+  // The suite's own Mailpit is built at MAILPIT_VERSION: the images run its minor.
+  const mailpit = readFileSync(join(ROOT, 'scripts/lib/versions.sh'), 'utf8').match(/^MAILPIT_VERSION=(v\d+\.\d+)\.\d+$/m)?.[1];
+  t.equal(values.mailcatcher!.image.tag, mailpit, "the chart's Mailpit is the suite's minor");
   t.equal(services.unleash?.image, chartImage('unleash'), 'Unleash');
   // The tests run the unleash-server npm package, the same server as the image.
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };

@@ -104,6 +104,15 @@ ensure_helm() {
   done
 }
 
+# Mailpit, the chart's mail catcher, for the tests that need the real one:
+# MAILPIT_BIN points at it. (Built from the module, its web UI has no
+# compiled assets; the HTTP API the tests read is complete.)
+ensure_mailpit() {
+  go_wrapper_build mailpit github.com/axllent/mailpit "$MAILPIT_VERSION" "$MAILPIT_VERSION" \
+    "-X github.com/axllent/mailpit/config.Version=$MAILPIT_VERSION" github.com/axllent/mailpit
+  export MAILPIT_BIN="$MAIL_WORKER_CACHE/bin/mailpit-$MAILPIT_VERSION/mailpit"
+}
+
 # The flags every install and upgrade of the chart gets, for the `helm` on
 # PATH (or $1), one a line. Helm 4 applies server-side by default, and a
 # Service's selector is one atomic field: once Argo Rollouts writes its

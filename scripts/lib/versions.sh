@@ -19,6 +19,8 @@ HELM3_VERSION=v3.22.0
 KUBERNETES_VERSION=v1.37.2
 ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
+# The mail catcher the chart deploys (its image tag is this version's minor).
+MAILPIT_VERSION=v1.33.1
 
 # Add-ons: the test cluster builds these controllers and reads their CRDs
 # from these Go modules; install-addons.sh installs the same releases'
