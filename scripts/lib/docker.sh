@@ -64,11 +64,11 @@ ensure_base_image() {
   "$MAIL_WORKER_ROOT/scripts/base-image.sh"
 }
 
-# build_image TAG [CONTEXT]: mail-worker:TAG from the Dockerfile with BuildKit, on the host
-# network (the build's npm and apt reach their registries as the host does).
+# build_image TAG: mail-worker:TAG from the Dockerfile with BuildKit, on the
+# host network (the build's npm and apt reach their registries as the host does).
 build_image() {
-  local tag="$1" context="${2:-$MAIL_WORKER_ROOT}"
+  local tag="$1"
   ensure_base_image
   log "building mail-worker:$tag"
-  DOCKER_BUILDKIT=1 docker_cli build --network host --build-arg "VERSION=$tag" -t "mail-worker:$tag" "$context" >&2
+  DOCKER_BUILDKIT=1 docker_cli build --network host --build-arg "VERSION=$tag" -t "mail-worker:$tag" "$MAIL_WORKER_ROOT" >&2
 }

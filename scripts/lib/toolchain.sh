@@ -136,7 +136,7 @@ helm_release_flags() {
 # The test cluster's programs (scripts/cluster-local.sh): the Kubernetes
 # control plane and kubectl in one build sharing their packages, etcd, kwok,
 # and the Argo Rollouts and Argo CD controllers. A cold machine spends about
-# half an hour of its two cores here, once; later clones reuse the cache.
+# 27 CPU-minutes here, once (docs/test-cluster.md); later clones reuse it.
 ensure_cluster_binaries() {
   local k8s="$KUBERNETES_VERSION" minor ldflags="" pkg bin="$MAIL_WORKER_CACHE/bin"
   minor="$(cut -d. -f2 <<<"$k8s")"

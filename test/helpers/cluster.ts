@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
+import { waitFor as poll } from '../../service/test/helpers/ports.ts';
 import { parseAllDocuments } from 'yaml';
 import type { Helm } from './helm.ts';
 import { CHART, ROOT } from './helm.ts';
@@ -73,32 +74,16 @@ export async function apply(yaml: string, namespace?: string): Promise<void> {
 }
 
 /**
- * Polls until `check` answers something other than undefined, and returns
- * it; fails after the timeout with the last state `describe` gives.
+ * waitFor at an API server's pace (once a second, two minutes by default),
+ * with the state `describe` finds added to a time-out.
  */
-export async function waitFor<T>(
+export function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined>,
   timeoutMs = 120_000,
   describe?: () => Promise<string>,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let lastError = '';
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = (error as Error).message;
-    }
-    if (Date.now() > deadline) {
-      const state = describe ? await describe().catch((e: Error) => e.message) : '';
-      throw new Error(
-        `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? `: ${lastError}` : ''}${state ? `\n${state}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  return poll(what, check, timeoutMs, { intervalMs: 1000, describe });
 }
 
 /** A fresh namespace for one test, deleted (without waiting) when it ends. */

@@ -18,11 +18,18 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { parseArgs } from 'node:util';
 
-export const CONFIG_READY_ANNOTATION = 'harness.mail-worker.local/config';
-export const PROVISIONER = 'harness.mail-worker.local/fake-volumes';
+// Both names are written into the cluster by scripts/cluster-local.sh too
+// (kwok's pod-ready stage and the StorageClass).
+const CONFIG_READY_ANNOTATION = 'harness.mail-worker.local/config';
+const PROVISIONER = 'harness.mail-worker.local/fake-volumes';
 
-/** The API server and the client certificate the agent uses (set by main). */
-let connection: { server: string; ca: Buffer; cert: Buffer; key: Buffer };
+/** The API server, and the client certificate the agent uses for it. */
+const { values: args } = parseArgs({
+  options: { server: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' } },
+});
+if (!args.server || !args.ca || !args.cert || !args.key)
+  throw new Error('usage: node-agent.ts --server URL --ca FILE --cert FILE --key FILE');
+const connection = { server: args.server, ca: readFileSync(args.ca), cert: readFileSync(args.cert), key: readFileSync(args.key) };
 
 interface ObjectMeta {
   name: string;
@@ -90,7 +97,7 @@ function api<T>(method: string, path: string, body?: unknown, contentType = 'app
 const mergePatch = 'application/merge-patch+json';
 
 /** What a real kubelet would say is missing for this pod, or null when it can start. */
-export function missingConfig(pod: Pod, secrets: Map<string, DataObject>, configMaps: Map<string, DataObject>): string | null {
+function missingConfig(pod: Pod, secrets: Map<string, DataObject>, configMaps: Map<string, DataObject>): string | null {
   const ns = pod.metadata.namespace ?? 'default';
   const find = (kind: 'Secret' | 'ConfigMap', name: string) => (kind === 'Secret' ? secrets : configMaps).get(`${ns}/${name}`);
   const keyOf = (obj: DataObject, key: string) => key in (obj.data ?? {}) || key in (obj.binaryData ?? {});
@@ -211,12 +218,4 @@ async function loop(): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  const { values } = parseArgs({
-    options: { server: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' } },
-  });
-  const { server, ca, cert, key } = values;
-  if (!server || !ca || !cert || !key) throw new Error('usage: node-agent.ts --server URL --ca FILE --cert FILE --key FILE');
-  connection = { server, ca: readFileSync(ca), cert: readFileSync(cert), key: readFileSync(key) };
-  await loop();
-}
+await loop();

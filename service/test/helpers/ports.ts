@@ -12,15 +12,19 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls until `check` resolves truthy, failing with `what` after `timeoutMs`. */
+/**
+ * Polls until `check` resolves truthy, failing with `what` after `timeoutMs`;
+ * `describe` adds the state it finds then to the error.
+ */
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 30_000,
+  options: { intervalMs?: number; describe?: () => Promise<string> } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
   for (;;) {
+    let lastError: unknown;
     try {
       const value = await check();
       if (value) return value;
@@ -28,8 +32,11 @@ export async function waitFor<T>(
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+      const state = options.describe ? await options.describe().catch((e: Error) => e.message) : '';
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}${state ? `\n${state}` : ''}`,
+      );
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
   }
 }
