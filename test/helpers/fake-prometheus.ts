@@ -53,6 +53,12 @@ export async function startFakePrometheus(answers: Answers): Promise<FakePrometh
       state.answers = next;
     },
     queries,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    // The Rollouts controller keeps its connections alive (and may go on
+    // asking about an aborted revision), so close() alone would wait forever.
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
