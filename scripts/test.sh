@@ -33,6 +33,7 @@ ensure_node
 ensure_dependencies
 ensure_helm
 ensure_mailpit
+ensure_chart_tools
 ensure_cluster_binaries
 
 # The test cluster the tests under test/cluster/ use, in a folder of its own,

@@ -113,6 +113,18 @@ ensure_mailpit() {
   export MAILPIT_BIN="$MAIL_WORKER_CACHE/bin/mailpit-$MAILPIT_VERSION/mailpit"
 }
 
+# helm-docs and helm-values-schema-json (the Helm plugin's program), which
+# generate the chart's README values table and values.schema.json:
+# HELM_DOCS_BIN and HELM_SCHEMA_BIN point at them.
+ensure_chart_tools() {
+  go_wrapper_build helm-docs github.com/norwoodj/helm-docs "$HELM_DOCS_VERSION" "$HELM_DOCS_VERSION" \
+    "-X main.version=${HELM_DOCS_VERSION#v}" github.com/norwoodj/helm-docs/cmd/helm-docs
+  go_wrapper_build helm-values-schema github.com/losisin/helm-values-schema-json/v2 "$HELM_VALUES_SCHEMA_VERSION" \
+    "$HELM_VALUES_SCHEMA_VERSION" "-X main.Version=$HELM_VALUES_SCHEMA_VERSION" github.com/losisin/helm-values-schema-json/v2
+  export HELM_DOCS_BIN="$MAIL_WORKER_CACHE/bin/helm-docs-$HELM_DOCS_VERSION/helm-docs"
+  export HELM_SCHEMA_BIN="$MAIL_WORKER_CACHE/bin/helm-values-schema-$HELM_VALUES_SCHEMA_VERSION/helm-values-schema-json"
+}
+
 # The flags every install and upgrade of the chart gets, for the `helm` on
 # PATH (or $1), one a line. Helm 4 applies server-side by default, and a
 # Service's selector is one atomic field: once Argo Rollouts writes its

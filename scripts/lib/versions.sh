@@ -19,6 +19,10 @@ HELM3_VERSION=v3.22.0
 KUBERNETES_VERSION=v1.37.2
 ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
+# What makes the chart's values.schema.json and its README's values table
+# from the annotations in values.yaml (scripts/chart-docs.sh).
+HELM_DOCS_VERSION=v1.14.2
+HELM_VALUES_SCHEMA_VERSION=v2.3.1
 # The mail catcher the chart deploys (its image tag is this version's minor).
 MAILPIT_VERSION=v1.33.1
 
