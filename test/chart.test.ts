@@ -109,6 +109,14 @@ t.test('no replicas under an autoscaler; HPA and KEDA never both own one workloa
   }
 });
 
+t.test('web.service.annotations go on the main Service only, not on those a Rollout switches', async (t) => {
+  const ms = render(h4, { valuesFiles: [`${CHART}/ci/bluegreen.yaml`] });
+  const annotations = (name: string) => find(ms, 'Service', name)?.metadata?.annotations;
+  t.same(annotations('-web'), { 'example.com/load-balancer-scheme': 'internal' });
+  t.equal(annotations('-web-preview'), undefined);
+  t.equal(find(render(h4), 'Service', '-web')?.metadata?.annotations, undefined, 'none by default');
+});
+
 t.test('each strategy renders exactly its Services', async (t) => {
   const services = (set: Record<string, string | boolean>) =>
     render(h4, { set })
