@@ -1,26 +1,69 @@
 #!/usr/bin/env bash
-# npm run bench: the benchmark against real Redis, SMTP and SQLite on this
-# machine, with the project's Node 24; figures go to bench/results/latest.json.
+# npm run bench: the benchmarks, on this machine, with the project's Node 24.
 set -euo pipefail
-if [[ "${1:-}" == --help || "${1:-}" == -h ]]; then
-  cat <<'USAGE'
-usage: scripts/bench.sh   (or: npm run bench)
 
-Builds service/dist and runs service/bench/run.ts against it, web and worker
-with the NODE_OPTIONS the chart gives them: CSV import of 100,000 rows, enqueue of 10,000
-jobs (addBulk against one add per job, five rounds), BullMQ's no-op ceiling, delivery of
-10,000 mails through one worker process, the dashboard and JSON API under
-autocannon, and the worker's peak memory. Prints a table and writes
-bench/results/latest.json. Takes about two minutes; see docs/performance.md.
+usage() {
+  cat <<'USAGE'
+usage: scripts/bench.sh [--topology local|deployed] [--profile]
+       (or: npm run bench -- --topology deployed)
+
+Builds service/dist and runs a benchmark against it, web and worker with the
+NODE_OPTIONS the chart gives them. Prints progress, then a table.
+
+  --topology local     (default) service/bench/run.ts: SQLite, real Redis and an
+                       SMTP server in the benchmark. CSV import of 100,000 rows,
+                       enqueue of 10,000 jobs (addBulk against one add per job),
+                       BullMQ's no-op ceiling, 10,000 mails through one worker,
+                       the dashboard and JSON API under autocannon, the worker's
+                       peak memory. About two minutes; bench/results/latest.json.
+  --topology deployed  service/bench/deployed.ts: what the chart runs. PostgreSQL
+                       (default durability), Redis (append-only), Mailpit (built
+                       from the Go module proxy, with the chart's settings), one
+                       web and 1, 2 and 4 worker processes: Mailpit's ceiling,
+                       10,000 mails per worker count, the same against a relay
+                       answering each DATA after 100 ms, PostgreSQL's lock waits,
+                       CPU per mail and peak RSS. About five minutes;
+                       bench/results/deployed.json and deployed.svg.
+  --profile            (deployed) each worker writes a V8 CPU profile under
+                       bench/results/profiles/, summarized by package at the end.
+See docs/performance.md.
 USAGE
-  exit 0
-fi
+}
+
+topology=local
+profile=false
+while (($# > 0)); do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    --topology) topology="${2:?--topology needs local or deployed}"; shift 2 ;;
+    --profile) profile=true; shift ;;
+    *) usage >&2; exit 2 ;;
+  esac
+done
+
 # shellcheck source=lib/toolchain.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
 cd "$MAIL_WORKER_ROOT"
-ensure_packages redis-server:redis-server
+case "$topology" in
+  local) ensure_packages redis-server:redis-server ;;
+  deployed) ensure_packages redis-server:redis-server initdb:postgresql ;;
+  *) usage >&2; exit 2 ;;
+esac
 ensure_node
 ensure_dependencies
+[[ "$topology" == deployed ]] && ensure_mailpit
 log "building the production artifact (service/dist), which the benchmark runs"
 npm run --silent build
-node service/bench/run.ts
+if [[ "$topology" == local ]]; then
+  node service/bench/run.ts
+elif $profile; then
+  profiles="$MAIL_WORKER_ROOT/bench/results/profiles"
+  rm -rf "$profiles"
+  BENCH_PROFILE_DIR="$profiles" node service/bench/deployed.ts
+  for dir in "$profiles"/*/; do
+    log "where the workers' CPU went: $(basename "$dir")"
+    node service/bench/profile-summary.ts "$dir"*.cpuprofile
+  done
+else
+  node service/bench/deployed.ts
+fi

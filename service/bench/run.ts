@@ -16,26 +16,14 @@ import { DEFAULT_FLAGS } from '../src/flags/flags.ts';
 import { jobId, jobOptions, type MailJob, redisConnection } from '../src/queue/queues.ts';
 import { BulkSender } from '../src/runs/bulk-send.ts';
 import { RunStore } from '../src/runs/store.ts';
-import { chartMemoryLimit, nodeOptionsFor } from './node-options.ts';
+import { chartNodeOptions, finished, MAIN, memory, post, ROOT, runBenchmark, step, t, teardowns } from './harness.ts';
 import { spawnService } from '../test/helpers/process.ts';
 import { startRedis } from '../test/helpers/servers.ts';
 import { startSmtpSink } from '../test/helpers/smtp.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The production artifact, as the image runs it (scripts/bench.sh builds it first). */
-const MAIN = join(ROOT, 'service/dist/main.js');
-
-/** Web and worker run with the NODE_OPTIONS the chart gives them. */
-const chartNodeOptions = (component: 'web' | 'worker') =>
-  nodeOptionsFor(chartMemoryLimit(join(ROOT, 'charts/mail-worker/values.yaml'), component));
 const ENQUEUE_ROUNDS = 5;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const RESULTS = join(ROOT, 'bench/results/latest.json');
-const step = (text: string) => process.stderr.write(`\n==> ${text}\n`);
-
-/** A stand-in for tap's Test: the helpers only need teardown. */
-const teardowns: Array<() => unknown> = [];
-const t = { teardown: (fn: () => unknown) => teardowns.push(fn) } as unknown as Parameters<typeof spawnService>[0];
 
 function csvFile(rows: number, dir: string, prefix: string): Promise<string> {
   const file = join(dir, `${prefix}.csv`);
@@ -43,43 +31,6 @@ function csvFile(rows: number, dir: string, prefix: string): Promise<string> {
   out.write('name,email\n');
   for (let i = 0; i < rows; i++) out.write(`Bench ${prefix} ${i},${prefix}${i}@bench.test\n`);
   return new Promise((resolve) => out.end(() => resolve(file)));
-}
-
-/** Resident memory of a process (VmRSS) and its peak since start (VmHWM), in MB. */
-function memory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-}
-
-async function post(url: string, body: unknown) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
-  return response.json() as Promise<{ id: number }>;
-}
-
-/** Waits for the run to finish, showing its progress: in place on a terminal, a line every two seconds in a log. */
-async function finished(base: string, id: number): Promise<void> {
-  let lastLine = 0;
-  for (;;) {
-    const run = (await (await fetch(`${base}/api/runs/${id}`)).json()) as {
-      finishedAt: string | null;
-      sent: number;
-      failed: number;
-      total: number;
-    };
-    const progress = `  run ${id}: ${run.sent + run.failed}/${run.total}`;
-    if (process.stderr.isTTY) process.stderr.write(`\r${progress} `);
-    else if (run.finishedAt || performance.now() - lastLine >= 2000) {
-      process.stderr.write(`${progress}\n`);
-      lastLine = performance.now();
-    }
-    if (run.finishedAt) {
-      if (process.stderr.isTTY) process.stderr.write('\n');
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /**
@@ -302,12 +253,4 @@ async function main() {
   console.log(`\nfigures written to ${RESULTS.replace(ROOT, '')}`);
 }
 
-main()
-  .catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    for (const teardown of teardowns.reverse()) await Promise.resolve(teardown()).catch(() => {});
-    process.exit();
-  });
+runBenchmark(main);

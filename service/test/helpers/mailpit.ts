@@ -23,9 +23,13 @@ export interface Mailpit {
   messages(): Promise<MailpitMessage[]>;
   /** One message with its text and HTML bodies. */
   message(id: string): Promise<MailpitMessage & { Text: string; HTML: string }>;
+  /** Mails accepted over SMTP since start, also those pruned since (its runtime statistics). */
+  accepted(): Promise<number>;
+  pid: number;
 }
 
-export async function startMailpit(t: Test): Promise<Mailpit> {
+/** `maxMessages`: how many Mailpit keeps (MP_MAX_MESSAGES, as the chart sets it); its own default otherwise. */
+export async function startMailpit(t: Test, options: { maxMessages?: number } = {}): Promise<Mailpit> {
   const bin = process.env.MAILPIT_BIN;
   if (!bin || !existsSync(bin)) {
     throw new Error(`Mailpit not found (MAILPIT_BIN=${bin ?? ''}): run the suite through scripts/test.sh, which builds it with Go`);
@@ -45,6 +49,7 @@ export async function startMailpit(t: Test): Promise<Mailpit> {
     ],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...(options.maxMessages === undefined ? {} : { MP_MAX_MESSAGES: String(options.maxMessages) }) },
     },
   );
   let stderr = '';
@@ -66,5 +71,7 @@ export async function startMailpit(t: Test): Promise<Mailpit> {
     smtpPort,
     messages: async () => (await get<{ messages: MailpitMessage[] }>('/messages')).messages,
     message: (id) => get(`/message/${id}`),
+    accepted: async () => (await get<{ RuntimeStats: { SMTPAccepted: number } }>('/info')).RuntimeStats.SMTPAccepted,
+    pid: child.pid as number,
   };
 }

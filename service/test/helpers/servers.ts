@@ -118,9 +118,11 @@ function runAs(): { uid: number; gid: number } | undefined {
 
 /**
  * `untilExit`: the server is stopped when this process exits instead of by
- * stop(), and does not keep the process alive meanwhile.
+ * stop(), and does not keep the process alive meanwhile. `durable`: keep
+ * PostgreSQL's default fsync and synchronous commit, as the chart's server
+ * runs (the benchmark needs that; tests trade it for speed).
  */
-export async function startPostgres(options: { untilExit?: boolean } = {}): Promise<PostgresServer> {
+export async function startPostgres(options: { untilExit?: boolean; durable?: boolean } = {}): Promise<PostgresServer> {
   const bin = postgresBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'mw-pg-'));
   const user = runAs();
@@ -142,12 +144,7 @@ export async function startPostgres(options: { untilExit?: boolean } = {}): Prom
       dir,
       '-c',
       'listen_addresses=127.0.0.1',
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-      '-c',
-      'full_page_writes=off',
+      ...(options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
     ],
     { stdio: 'ignore', ...user },
   );

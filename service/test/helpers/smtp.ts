@@ -18,8 +18,11 @@ export interface SmtpSink {
   start(): Promise<void>;
 }
 
-/** A real SMTP server (the smtp-server package) that records what it accepts. */
-export async function startSmtpSink(): Promise<SmtpSink> {
+/**
+ * A real SMTP server (the smtp-server package) that records what it accepts.
+ * `dataDelayMs`: answer each message's DATA that much later, as a slow relay does.
+ */
+export async function startSmtpSink(options: { dataDelayMs?: number } = {}): Promise<SmtpSink> {
   const port = await freePort();
   const mails: ReceivedMail[] = [];
   const rejectPermanently = new Set<string>();
@@ -46,7 +49,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
               to: session.envelope.rcptTo.map((r) => r.address),
               raw: Buffer.concat(chunks).toString('utf8'),
             });
-            callback();
+            if (options.dataDelayMs) setTimeout(callback, options.dataDelayMs);
+            else callback();
           });
         },
       });

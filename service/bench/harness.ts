@@ -1,0 +1,114 @@
+// What both benchmarks share: the service as the image runs it, progress
+// output, reading a process's memory and CPU from /proc, and following a run.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { spawnService } from '../test/helpers/process.ts';
+import { chartMemoryLimit, nodeOptionsFor } from './node-options.ts';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The production artifact, as the image runs it (scripts/bench.sh builds it first). */
+export const MAIN = join(ROOT, 'service/dist/main.js');
+
+/** Web and worker run with the NODE_OPTIONS the chart gives them. */
+export const chartNodeOptions = (component: 'web' | 'worker') =>
+  nodeOptionsFor(chartMemoryLimit(join(ROOT, 'charts/mail-worker/values.yaml'), component));
+
+export const step = (text: string) => process.stderr.write(`\n==> ${text}\n`);
+
+/** A stand-in for tap's Test: the helpers only need teardown. */
+export const teardowns: Array<() => unknown> = [];
+export const t = { teardown: (fn: () => unknown) => teardowns.push(fn) } as unknown as Parameters<typeof spawnService>[0];
+
+/** Runs main, then every teardown (last registered first), whatever happened. */
+export function runBenchmark(main: () => Promise<void>): void {
+  main()
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    })
+    .finally(async () => {
+      for (const teardown of teardowns.reverse()) await Promise.resolve(teardown()).catch(() => {});
+      process.exit();
+    });
+}
+
+/** Resident memory of a process (VmRSS) and its peak since start (VmHWM), in MB. */
+export function memory(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+/** Fields of /proc/PID/stat after the command name (which may hold spaces). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined; // the process has ended
+  }
+}
+
+/** User and system CPU seconds a process has used (Linux counts in ticks of 1/100 s). */
+export function cpuSeconds(pid: number): number {
+  const fields = statFields(pid);
+  return fields ? (Number(fields[11]) + Number(fields[12])) / 100 : 0;
+}
+
+/** The process and everything it started (PostgreSQL's backends, for one). */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const parent = Number(statFields(pid)?.[1]);
+    children.set(parent, [...(children.get(parent) ?? []), pid]);
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i] as number) ?? []));
+  return tree;
+}
+
+/** CPU seconds of a process tree, counting processes that ended meanwhile as far as last seen. */
+export function treeCpuSeconds(root: number): number {
+  return processTree(root).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+}
+
+/** Busy and total CPU seconds of the whole machine, all cores (from /proc/stat). */
+export function machineCpu(): { busy: number; total: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] as string).split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0) / 100;
+  const idle = ((fields[3] ?? 0) + (fields[4] ?? 0)) / 100; // idle and iowait
+  return { busy: total - idle, total };
+}
+
+export async function post(url: string, body: unknown) {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+  return response.json() as Promise<{ id: number }>;
+}
+
+/** Waits for the run to finish, showing its progress: in place on a terminal, a line every two seconds in a log. */
+export async function finished(base: string, id: number): Promise<void> {
+  let lastLine = 0;
+  for (;;) {
+    const run = (await (await fetch(`${base}/api/runs/${id}`)).json()) as {
+      finishedAt: string | null;
+      sent: number;
+      failed: number;
+      total: number;
+    };
+    const progress = `  run ${id}: ${run.sent + run.failed}/${run.total}`;
+    if (process.stderr.isTTY) process.stderr.write(`\r${progress} `);
+    else if (run.finishedAt || performance.now() - lastLine >= 2000) {
+      process.stderr.write(`${progress}\n`);
+      lastLine = performance.now();
+    }
+    if (run.finishedAt) {
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
