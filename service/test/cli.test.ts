@@ -41,7 +41,7 @@ t.test('migrate creates the schema and exits; running it again is harmless', asy
   const database = openDatabase(`file:${file}`);
   t.teardown(() => database.close());
   const tables = await database.db.introspection.getTables();
-  t.same(tables.map((table) => table.name).sort(), ['deliveries', 'recipients', 'row_counts', 'runs']);
+  t.same(tables.map((table) => table.name).sort(), ['deliveries', 'recipients', 'row_counts', 'run_tallies', 'runs']);
 });
 
 t.test('an unreachable database fails start-up with a clear message', async (t) => {

@@ -129,6 +129,42 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
       t.match(await runs.get(run.id), { sent: 15, failed: 5, status: 'completed_with_failures' });
     });
 
+    await t.test('runs: four workers finishing one run at once count exactly and finish it once', async (t) => {
+      // Four stores are four writers (worker processes), each with its own
+      // tally row and transactions; every delivery is reported by two of them.
+      const writers = [1, 2, 3, 4].map(() => new RunStore(database.db));
+      await database.db
+        .insertInto('recipients')
+        .values(
+          Array.from({ length: 200 }, (_, i) => ({
+            name: `W ${i}`,
+            email: `w${i}@data.test`,
+            email_key: `w${i}@data.test`,
+            created_at: '',
+          })),
+        )
+        .execute();
+      const run = await runs.create({ count: 200, failureRate: 0, queue: 'mail-default' });
+      const deliveries = await runs.deliveriesAfter(run.id, 0, 200);
+      const writes = deliveries.flatMap((d, i) =>
+        [i % 4, (i + 1) % 4].map((w) =>
+          writers[w]!.recordOutcome({ runId: run.id, recipientId: d.recipientId, outcome: i % 10 === 0 ? 'failed' : 'sent', attempts: 1 }),
+        ),
+      );
+      t.equal((await Promise.all(writes)).filter(Boolean).length, 200, 'each delivery counted by one writer');
+      const done = await runs.get(run.id);
+      t.match(done, { sent: 180, failed: 20, status: 'completed_with_failures', finishedAt: String });
+      const tallies = await database.db.selectFrom('run_tallies').select(['sent', 'failed']).where('run_id', '=', run.id).execute();
+      t.ok(tallies.length >= 2 && tallies.length <= 4, `one tally per writer that won deliveries (${tallies.length})`);
+      t.equal(
+        tallies.reduce((sum, r) => sum + r.sent + r.failed, 0),
+        200,
+        'which add up to the run',
+      );
+      await writers[0]!.finishIfComplete(run.id);
+      t.equal((await runs.get(run.id))?.finishedAt, done?.finishedAt, 'finishing again changes nothing');
+    });
+
     await t.test('runs: one batch of outcomes across runs, with different values for the same delivery', async (t) => {
       const first = await runs.create({ count: 3, failureRate: 0, queue: 'mail-default' });
       const second = await runs.create({ count: 2, failureRate: 0, queue: 'mail-default' });
@@ -169,8 +205,48 @@ t.test('a database with recipients gets their count when migrated', (t) =>
         .insertInto('recipients')
         .values([1, 2, 3, 4].map((i) => ({ name: `Old ${i}`, email: `old${i}@data.test`, email_key: `old${i}@data.test`, created_at: '' })))
         .execute();
-      t.same(await migrate(database), ['003_count_recipients_by_trigger']);
+      t.same(await migrate(database), ['003_count_recipients_by_trigger', '004_run_tallies_per_writer']);
       t.equal(await new RecipientStore(database.db).count(), 4);
+    },
+    { migrated: false },
+  ),
+);
+
+t.test('a run still sending when migrated keeps its counts and finishes', (t) =>
+  onBothDatabases(
+    t,
+    async (t, database) => {
+      await migrate(database, '003_count_recipients_by_trigger');
+      const { db } = database;
+      await db
+        .insertInto('recipients')
+        .values([1, 2, 3].map((i) => ({ name: `Old ${i}`, email: `old${i}@data.test`, email_key: `old${i}@data.test`, created_at: '' })))
+        .execute();
+      const { id } = await db
+        .insertInto('runs')
+        .values({ total: 3, enqueued: 3, sent: 1, failed: 1, queue: 'mail-default', failure_rate: 0, created_at: '' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const recipients = await db.selectFrom('recipients').select(['id', 'name', 'email']).orderBy('id').execute();
+      await db
+        .insertInto('deliveries')
+        .values(
+          recipients.map((r, i) => ({
+            run_id: id,
+            recipient_id: r.id,
+            name: r.name,
+            email: r.email,
+            outcome: (['sent', 'failed', null] as const)[i] ?? null,
+            attempts: i < 2 ? 1 : 0,
+          })),
+        )
+        .execute();
+
+      t.same(await migrate(database), ['004_run_tallies_per_writer']);
+      const runs = new RunStore(db);
+      t.match(await runs.get(id), { sent: 1, failed: 1, status: 'sending', finishedAt: null }, 'the counts carry over');
+      t.equal(await runs.recordOutcome({ runId: id, recipientId: recipients[2]!.id, outcome: 'sent', attempts: 1 }), true);
+      t.match(await runs.get(id), { sent: 2, failed: 1, status: 'completed_with_failures', finishedAt: String }, 'and the run finishes');
     },
     { migrated: false },
   ),

@@ -19,17 +19,28 @@ export interface RunTable {
   enqueued: Generated<number>;
   /** The highest recipient id enqueued so far: where a resumed enqueue continues. */
   enqueue_cursor: Generated<number>;
-  /**
-   * Tallies of the deliveries' outcomes. They only ever change in the same
-   * transaction that moves one delivery from no outcome to its outcome, so a
-   * retried or re-delivered job can never count twice.
-   */
+  /** The outcomes of a finished run's deliveries, written when it finishes; 0 while it sends (see RunTallyTable). */
   sent: Generated<number>;
   failed: Generated<number>;
   queue: string;
   failure_rate: number;
   created_at: string;
   finished_at: string | null;
+}
+
+/**
+ * How many of a run's deliveries each writer (a worker process) gave an
+ * outcome: each worker adds to its own row, so workers never wait for each
+ * other's transactions. A row only changes in the transaction that moves
+ * deliveries from no outcome to their outcome, so a retried or re-delivered
+ * job can never count twice. While a run sends, its counts are the sums of
+ * these rows; when the last outcome is in, the sums are written to the run.
+ */
+export interface RunTallyTable {
+  run_id: number;
+  writer: number;
+  sent: Generated<number>;
+  failed: Generated<number>;
 }
 
 export type Outcome = 'sent' | 'failed';
@@ -59,6 +70,7 @@ export interface RowCountTable {
 export interface Tables {
   recipients: RecipientTable;
   runs: RunTable;
+  run_tallies: RunTallyTable;
   deliveries: DeliveryTable;
   row_counts: RowCountTable;
 }

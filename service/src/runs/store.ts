@@ -1,4 +1,5 @@
-import { type Kysely, sql } from 'kysely';
+import { randomInt } from 'node:crypto';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { Batcher } from '../db/batcher.ts';
 import type { Outcome, RunRow, Tables } from '../db/schema.ts';
 import { countRecipients } from '../recipients/store.ts';
@@ -61,6 +62,17 @@ export function runStatus(run: Pick<RunRow, 'sent' | 'failed' | 'finished_at'>):
   return run.sent + run.failed > 0 ? 'sending' : 'queued';
 }
 
+/**
+ * A run's count of one outcome, read in the same statement (one snapshot) as
+ * the run: the final count once it has finished, else the sum of its
+ * writers' tallies.
+ */
+const counted = (outcome: Outcome) =>
+  sql<number>`case when runs.finished_at is null
+    then (select cast(coalesce(sum(${sql.ref(outcome)}), 0) as integer) from run_tallies where run_tallies.run_id = runs.id)
+    else runs.${sql.ref(outcome)} end`.as(outcome);
+const RUN_COLUMNS = ['id', 'total', 'enqueued', 'enqueue_cursor', 'queue', 'failure_rate', 'created_at', 'finished_at'] as const;
+
 function toRun(row: RunRow): Run {
   return {
     id: row.id,
@@ -82,6 +94,11 @@ export class RunStore {
   // a busy worker makes a few queries per turn instead of a few per job.
   readonly #outcomeReads = new Batcher((keys: DeliveryKey[]) => this.#outcomesOf(keys));
   readonly #outcomeWrites = new Batcher((inputs: OutcomeInput[]) => this.#recordOutcomes(inputs));
+  /**
+   * This process's row in run_tallies. Chosen at random: two processes that
+   * drew the same number would share a row, which is slower but still exact.
+   */
+  readonly #writer = randomInt(1, 2 ** 31 - 1);
 
   constructor(db: Kysely<Tables>) {
     this.#db = db;
@@ -122,12 +139,21 @@ export class RunStore {
   }
 
   async get(id: number): Promise<Run | undefined> {
-    const row = await this.#db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('runs')
+      .select([...RUN_COLUMNS, counted('sent'), counted('failed')])
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row && toRun(row);
   }
 
   async list(limit: number): Promise<Run[]> {
-    const rows = await this.#db.selectFrom('runs').selectAll().orderBy('id', 'desc').limit(limit).execute();
+    const rows = await this.#db
+      .selectFrom('runs')
+      .select([...RUN_COLUMNS, counted('sent'), counted('failed')])
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
     return rows.map(toRun);
   }
 
@@ -204,18 +230,37 @@ export class RunStore {
   }
 
   /**
-   * Records a delivery's final outcome exactly once. The tally and the run's
-   * completion change in the same transaction, and only when this call is the
-   * one that gave the delivery its outcome; a second call (a re-delivered job)
-   * changes nothing and answers false. Calls arriving together share one
-   * transaction.
+   * Records a delivery's final outcome exactly once. The tally changes in the
+   * same transaction, and only when this call is the one that gave the
+   * delivery its outcome; a second call (a re-delivered job) changes nothing
+   * and answers false. Calls arriving together share one transaction.
    */
   recordOutcome(input: OutcomeInput): Promise<boolean> {
     return this.#outcomeWrites.add(input);
   }
 
-  #recordOutcomes(inputs: OutcomeInput[]): Promise<boolean[]> {
-    return this.#db.transaction().execute(async (trx) => {
+  /**
+   * Marks the run finished once every delivery has its outcome, with its
+   * counts summed from the tallies. Called after every transaction that
+   * recorded outcomes, once it has committed: of two workers recording the
+   * last outcomes at the same time, the later check sees both. One statement,
+   * safe to repeat: a job that comes back after its worker died between
+   * commit and check calls it again (see the processor).
+   */
+  async finishIfComplete(runId: number): Promise<void> {
+    const tallied = (sum: RawBuilder<unknown>) =>
+      sql<number>`(select cast(coalesce(sum(${sum}), 0) as integer) from run_tallies where run_id = ${runId})`;
+    await this.#db
+      .updateTable('runs')
+      .set({ finished_at: new Date().toISOString(), sent: tallied(sql.ref('sent')), failed: tallied(sql.ref('failed')) })
+      .where('id', '=', runId)
+      .where('finished_at', 'is', null)
+      .where('total', '=', tallied(sql`sent + failed`))
+      .execute();
+  }
+
+  async #recordOutcomes(inputs: OutcomeInput[]): Promise<boolean[]> {
+    const { given, runIds } = await this.#db.transaction().execute(async (trx) => {
       const now = new Date().toISOString();
       // Deliveries of one run given the same outcome, attempts and error: one UPDATE.
       const groups = new Map<string, OutcomeInput[]>();
@@ -251,22 +296,23 @@ export class RunStore {
 
       for (const [runId, tally] of [...tallies].sort(([a], [b]) => a - b)) {
         await trx
-          .updateTable('runs')
-          .set((eb) => ({ sent: eb('sent', '+', tally.sent), failed: eb('failed', '+', tally.failed) }))
-          .where('id', '=', runId)
-          .execute();
-        await trx
-          .updateTable('runs')
-          .set({ finished_at: now })
-          .where('id', '=', runId)
-          .where('finished_at', 'is', null)
-          .where(sql<boolean>`sent + failed = total`)
+          .insertInto('run_tallies')
+          .values({ run_id: runId, writer: this.#writer, ...tally })
+          .onConflict((conflict) =>
+            conflict.columns(['run_id', 'writer']).doUpdateSet((eb) => ({
+              sent: eb('run_tallies.sent', '+', eb.ref('excluded.sent')),
+              failed: eb('run_tallies.failed', '+', eb.ref('excluded.failed')),
+            })),
+          )
           .execute();
       }
       // True for exactly one call per delivery that got its outcome here: the
       // first of the calls whose values were written.
-      return inputs.map((input) => givenBy.get(pairKey(input)) === groupKey(input) && givenBy.delete(pairKey(input)));
+      const given = inputs.map((input) => givenBy.get(pairKey(input)) === groupKey(input) && givenBy.delete(pairKey(input)));
+      return { given, runIds: [...tallies.keys()] };
     });
+    for (const runId of runIds) await this.finishIfComplete(runId);
+    return given;
   }
 }
 
