@@ -31,31 +31,8 @@ function openSqlite(path: string): Database {
   database.pragma('busy_timeout = 5000');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
   return { db, dialect: 'sqlite', description: `SQLite ${file}`, close: () => db.destroy() };
-}
-
-/**
- * Kysely prepares every query anew; preparing is a real share of a worker's
- * CPU (the profile in docs/performance.md). The same few statements run for
- * every job, so prepared statements are kept by their SQL text.
- */
-function withStatementCache(database: SQLite.Database): SQLite.Database {
-  const statements = new Map<string, SQLite.Statement>();
-  return new Proxy(database, {
-    get(target, property, receiver) {
-      if (property !== 'prepare') return Reflect.get(target, property, receiver) as unknown;
-      return (sql: string) => {
-        let statement = statements.get(sql);
-        if (statement === undefined) {
-          statement = target.prepare(sql);
-          // Queries with many parameters (bulk inserts) vary in text; keep the cache small.
-          if (statements.size < 500) statements.set(sql, statement);
-        }
-        return statement;
-      };
-    },
-  });
 }
 
 function openPostgres(url: string): Database {
