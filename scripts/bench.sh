@@ -22,7 +22,7 @@ NODE_OPTIONS the chart gives them. Prints progress, then a table.
                        web and 1, 2 and 4 worker processes: Mailpit's ceiling,
                        10,000 mails per worker count, the same against a relay
                        answering each DATA after 100 ms, PostgreSQL's lock waits,
-                       CPU per mail and peak RSS. About five minutes;
+                       CPU per mail and peak RSS. About two minutes;
                        bench/results/deployed.json and deployed.svg.
   --profile            (deployed) each worker writes a V8 CPU profile under
                        bench/results/profiles/, summarized by package at the end.

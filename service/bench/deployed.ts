@@ -99,6 +99,18 @@ function sampleWaits(url: string, database: string) {
   };
 }
 
+/** Transactions committed in the database so far (each statement outside a transaction is one). */
+async function transactions(url: string, database: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>('select xact_commit as n from pg_stat_database where datname = $1', [database]);
+    return Number(rows[0]?.n ?? 0);
+  } finally {
+    await client.end();
+  }
+}
+
 /** The rate an SMTP client reaches against the catcher alone, as many connections as four workers open. */
 async function smtpCeiling(port: number, mails: number, connections: number): Promise<number> {
   const transport = nodemailer.createTransport({ pool: true, maxConnections: connections, maxMessages: Infinity, host: '127.0.0.1', port });
@@ -136,7 +148,7 @@ interface Measured {
   /** Share of the run each command's processes kept a core busy (2 = both cores). */
   cores: Record<string, number>;
   machineBusy: number;
-  postgres: { activeSamples: number; waitShare: Record<string, number> };
+  postgres: { activeSamples: number; waitShare: Record<string, number>; transactionsPerMail: number };
 }
 
 /** One run of `mails` through `count` worker processes, with what each part of the system spent on it. */
@@ -164,14 +176,19 @@ async function measure(
   const deliveredBefore = await options.delivered();
   const cpuBefore = cpuByPart(roles);
   const machineBefore = machineCpu();
-  const waits = sampleWaits(options.databaseUrl, new URL(options.databaseUrl).pathname.slice(1));
+  const database = new URL(options.databaseUrl).pathname.slice(1);
+  const transactionsBefore = await transactions(options.databaseUrl, database);
+  // The sampler connects to another database, so its own queries are not counted.
+  const server = new URL(options.databaseUrl);
+  server.pathname = '/postgres';
+  const waits = sampleWaits(server.toString(), database);
 
   const started = performance.now();
   const { id } = await post(`${web.url}/api/runs`, { count: options.mails, failureRate: 0 });
   await finished(web.url, id);
   const seconds = (performance.now() - started) / 1000;
 
-  const postgres = await waits();
+  const waited = await waits();
   const machineAfter = machineCpu();
   const cpuAfter = cpuByPart(roles);
   const workerCpuUsed = (cpuAfter.get('workers') ?? 0) - (cpuBefore.get('workers') ?? 0);
@@ -179,6 +196,12 @@ async function measure(
   if (delivered !== options.mails) throw new Error(`the SMTP server received ${delivered} mails, not ${options.mails}`);
   const workerPeakRssMB = workers.map((w) => memory(w.child.pid as number).peak);
   await stop(workers);
+  // Backends report their statistics when idle, at most once a second.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const postgres = {
+    ...waited,
+    transactionsPerMail: ((await transactions(options.databaseUrl, database)) - transactionsBefore) / options.mails,
+  };
 
   const cores: Record<string, number> = {};
   for (const [command, after] of cpuAfter) {
@@ -276,16 +299,23 @@ async function main() {
   writeFileSync(
     PLOT,
     scalingPlot({
-      title: 'Mails per second against worker processes (2 cores, PostgreSQL, Redis)',
+      title: `Mails per second against worker processes (${results.cores} cores shared by all, PostgreSQL, Redis)`,
       workers: WORKER_COUNTS,
-      series: [
-        { name: `to Mailpit, concurrency ${concurrency}`, rates: catcher.map((m) => m.mailsPerSecond) },
-        { name: `Mailpit's ceiling (one SMTP client)`, rates: WORKER_COUNTS.map(() => ceiling), dashed: true },
+      panels: [
         {
-          name: `to a relay taking ${SLOW.delayMs} ms per DATA, concurrency ${SLOW.concurrency}`,
-          rates: slow.map((m) => m.mailsPerSecond),
+          title: `To Mailpit, concurrency ${concurrency}`,
+          series: [
+            { name: 'measured', rates: catcher.map((m) => m.mailsPerSecond) },
+            { name: `Mailpit's ceiling (one SMTP client)`, rates: WORKER_COUNTS.map(() => ceiling), dashed: true },
+          ],
         },
-        { name: 'ideal for that relay', rates: WORKER_COUNTS.map((n) => n * idealPerWorker), dashed: true },
+        {
+          title: `To a relay taking ${SLOW.delayMs} ms per mail, concurrency ${SLOW.concurrency}`,
+          series: [
+            { name: 'measured', rates: slow.map((m) => m.mailsPerSecond) },
+            { name: `ideal: ${idealPerWorker}/s per worker`, rates: WORKER_COUNTS.map((n) => n * idealPerWorker), dashed: true },
+          ],
+        },
       ],
     }),
   );
@@ -294,12 +324,12 @@ async function main() {
   const lockShare = (m: Measured) => m.postgres.waitShare.Lock ?? 0;
   console.log(`\nMailpit's ceiling: ${ceiling.toFixed(0)} mails/s (one SMTP client, ${connections} connections)\n`);
   console.log(
-    '| workers | to Mailpit | share of ceiling | worker CPU per mail | worker peak RSS | PostgreSQL waits on locks | machine busy |',
+    '| workers | to Mailpit | share of ceiling | worker CPU per mail | worker peak RSS | PostgreSQL transactions per mail | PostgreSQL waits on locks | machine busy |',
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const m of results.catcher)
     console.log(
-      `| ${m.workers} | ${m.mailsPerSecond.toFixed(0)} mails/s | ${percent(m.shareOfCeiling)} | ${m.workerCpuMsPerMail.toFixed(2)} ms | ${Math.max(...m.workerPeakRssMB).toFixed(0)} MB | ${percent(lockShare(m))} | ${percent(m.machineBusy)} |`,
+      `| ${m.workers} | ${m.mailsPerSecond.toFixed(0)} mails/s | ${percent(m.shareOfCeiling)} | ${m.workerCpuMsPerMail.toFixed(2)} ms | ${Math.max(...m.workerPeakRssMB).toFixed(0)} MB | ${m.postgres.transactionsPerMail.toFixed(2)} | ${percent(lockShare(m))} | ${percent(m.machineBusy)} |`,
     );
   console.log(
     `\n| workers | to the slow relay | against 1 worker | share of the ideal (${idealPerWorker}/s per worker) | PostgreSQL waits on locks |`,
