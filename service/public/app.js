@@ -8,7 +8,13 @@ function setProgress(el, run, t) {
   bar.setAttribute('aria-valuenow', String(done));
   bar.querySelector('.sent').style.width = `${run.total ? (run.sent * 100) / run.total : 0}%`;
   bar.querySelector('.failed').style.width = `${run.total ? (run.failed * 100) / run.total : 0}%`;
-  const fields = { percent: run.total ? Math.floor((done * 100) / run.total) : 100, sent: run.sent, failed: run.failed, total: run.total };
+  const fields = {
+    percent: run.total ? Math.floor((done * 100) / run.total) : 100,
+    sent: run.sent,
+    failed: run.failed,
+    total: run.total,
+    retried: run.retried,
+  };
   for (const [name, value] of Object.entries(fields)) el.querySelector(`[data-field="${name}"]`).textContent = String(value);
   if (el.dataset.status !== run.status) {
     el.dataset.status = run.status;

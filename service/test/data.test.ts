@@ -205,7 +205,7 @@ t.test('a database with recipients gets their count when migrated', (t) =>
         .insertInto('recipients')
         .values([1, 2, 3, 4].map((i) => ({ name: `Old ${i}`, email: `old${i}@data.test`, email_key: `old${i}@data.test`, created_at: '' })))
         .execute();
-      t.same(await migrate(database), ['003_count_recipients_by_trigger', '004_run_tallies_per_writer']);
+      t.same(await migrate(database), ['003_count_recipients_by_trigger', '004_run_tallies_per_writer', '005_retried_attempts']);
       t.equal(await new RecipientStore(database.db).count(), 4);
     },
     { migrated: false },
@@ -242,7 +242,7 @@ t.test('a run still sending when migrated keeps its counts and finishes', (t) =>
         )
         .execute();
 
-      t.same(await migrate(database), ['004_run_tallies_per_writer']);
+      t.same(await migrate(database), ['004_run_tallies_per_writer', '005_retried_attempts']);
       const runs = new RunStore(db);
       t.match(await runs.get(id), { sent: 1, failed: 1, status: 'sending', finishedAt: null }, 'the counts carry over');
       t.equal(await runs.recordOutcome({ runId: id, recipientId: recipients[2]!.id, outcome: 'sent', attempts: 1 }), true);

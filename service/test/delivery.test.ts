@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { Queue } from 'bullmq';
+import { openDatabase } from '../src/db/database.ts';
 import { QUEUE_PREFIX } from '../src/queue/queues.ts';
 import type { Run } from '../src/runs/store.ts';
 import { type RunningService } from '../src/service.ts';
@@ -105,6 +106,15 @@ t.test('failureRate 0.3 on 1,000 mails: exact counts, each sent mail once, failu
   t.equal(counter('sent'), run.sent, 'metrics count the sent mails');
   t.equal(counter('failed'), run.failed, 'metrics count final failures only');
   t.ok(counter('retried') > 200, 'retried attempts are counted apart from failures');
+  t.equal(run.retried, counter('retried'), `the run shows its ${run.retried} retried attempts, not only its final failures`);
+  const database = openDatabase(s.env.DATABASE_URL as string);
+  t.teardown(() => database.close());
+  const attempts = await database.db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.sum<number>(eb('attempts', '-', 1)).as('retried'))
+    .where('run_id', '=', id)
+    .executeTakeFirstOrThrow();
+  t.equal(run.retried, Number(attempts.retried), 'one for every attempt before the last of each delivery');
   t.match(metrics, /bullmq_job_count\{queue="mail-default",state="completed"\}/);
 
   const jobs = new Queue('mail-default', { connection: s.redis.client(), prefix: QUEUE_PREFIX });

@@ -128,6 +128,21 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await sql`update runs set sent = 0, failed = 0 where finished_at is null`.execute(db);
       },
     },
+    '005_retried_attempts': {
+      // Attempts that failed and were tried again, per run: at a 30% failure
+      // rate hundreds of attempts fail while the final failures stay few, and
+      // a run that only showed the latter hid the retries from the learner.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable('run_tallies')
+          .addColumn('retried', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .alterTable('runs')
+          .addColumn('retried', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

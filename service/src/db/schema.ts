@@ -22,6 +22,7 @@ export interface RunTable {
   /** The outcomes of a finished run's deliveries, written when it finishes; 0 while it sends (see RunTallyTable). */
   sent: Generated<number>;
   failed: Generated<number>;
+  retried: Generated<number>;
   queue: string;
   failure_rate: number;
   created_at: string;
@@ -41,6 +42,12 @@ export interface RunTallyTable {
   writer: number;
   sent: Generated<number>;
   failed: Generated<number>;
+  /**
+   * Attempts that failed and were tried again, as the workers saw them: an
+   * attempt whose worker died after counting it, before the queue learnt of
+   * the failure, is tried and counted once more.
+   */
+  retried: Generated<number>;
 }
 
 export type Outcome = 'sent' | 'failed';

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import { Batcher } from '../db/batcher.ts';
 import type { Outcome, RunRow, Tables } from '../db/schema.ts';
 import { countRecipients } from '../recipients/store.ts';
@@ -12,6 +12,8 @@ export interface Run {
   enqueued: number;
   sent: number;
   failed: number;
+  /** Attempts that failed and were tried again (not deliveries: one delivery can be retried three times). */
+  retried: number;
   status: RunStatus;
   queue: string;
   failureRate: number;
@@ -63,14 +65,14 @@ export function runStatus(run: Pick<RunRow, 'sent' | 'failed' | 'finished_at'>):
 }
 
 /**
- * A run's count of one outcome, read in the same statement (one snapshot) as
+ * A run's count of one outcome (or of retried attempts), read in the same statement (one snapshot) as
  * the run: the final count once it has finished, else the sum of its
  * writers' tallies.
  */
-const counted = (outcome: Outcome) =>
+const counted = (column: Outcome | 'retried') =>
   sql<number>`case when runs.finished_at is null
-    then (select cast(coalesce(sum(${sql.ref(outcome)}), 0) as integer) from run_tallies where run_tallies.run_id = runs.id)
-    else runs.${sql.ref(outcome)} end`.as(outcome);
+    then (select cast(coalesce(sum(${sql.ref(column)}), 0) as integer) from run_tallies where run_tallies.run_id = runs.id)
+    else runs.${sql.ref(column)} end`.as(column);
 const RUN_COLUMNS = ['id', 'total', 'enqueued', 'enqueue_cursor', 'queue', 'failure_rate', 'created_at', 'finished_at'] as const;
 
 function toRun(row: RunRow): Run {
@@ -80,6 +82,7 @@ function toRun(row: RunRow): Run {
     enqueued: row.enqueued,
     sent: row.sent,
     failed: row.failed,
+    retried: row.retried,
     status: runStatus(row),
     queue: row.queue,
     failureRate: row.failure_rate,
@@ -94,6 +97,7 @@ export class RunStore {
   // a busy worker makes a few queries per turn instead of a few per job.
   readonly #outcomeReads = new Batcher((keys: DeliveryKey[]) => this.#outcomesOf(keys));
   readonly #outcomeWrites = new Batcher((inputs: OutcomeInput[]) => this.#recordOutcomes(inputs));
+  readonly #retryWrites = new Batcher((runIds: number[]) => this.#recordRetries(runIds));
   /**
    * This process's row in run_tallies. Chosen at random: two processes that
    * drew the same number would share a row, which is slower but still exact.
@@ -141,7 +145,7 @@ export class RunStore {
   async get(id: number): Promise<Run | undefined> {
     const row = await this.#db
       .selectFrom('runs')
-      .select([...RUN_COLUMNS, counted('sent'), counted('failed')])
+      .select([...RUN_COLUMNS, counted('sent'), counted('failed'), counted('retried')])
       .where('id', '=', id)
       .executeTakeFirst();
     return row && toRun(row);
@@ -150,7 +154,7 @@ export class RunStore {
   async list(limit: number): Promise<Run[]> {
     const rows = await this.#db
       .selectFrom('runs')
-      .select([...RUN_COLUMNS, counted('sent'), counted('failed')])
+      .select([...RUN_COLUMNS, counted('sent'), counted('failed'), counted('retried')])
       .orderBy('id', 'desc')
       .limit(limit)
       .execute();
@@ -239,6 +243,35 @@ export class RunStore {
     return this.#outcomeWrites.add(input);
   }
 
+  /** Counts one failed attempt of the run's that will be tried again. */
+  async recordRetry(runId: number): Promise<void> {
+    await this.#retryWrites.add(runId);
+  }
+
+  async #recordRetries(runIds: number[]): Promise<undefined[]> {
+    const perRun = new Map<number, number>();
+    for (const runId of runIds) perRun.set(runId, (perRun.get(runId) ?? 0) + 1);
+    await this.#db.transaction().execute(async (trx) => {
+      for (const [runId, retried] of [...perRun].sort(([a], [b]) => a - b)) await this.#addToTally(trx, runId, { retried });
+    });
+    return runIds.map(() => undefined);
+  }
+
+  /** Adds to this writer's tally of the run. */
+  #addToTally(trx: Transaction<Tables>, runId: number, counts: { sent?: number; failed?: number; retried?: number }) {
+    return trx
+      .insertInto('run_tallies')
+      .values({ run_id: runId, writer: this.#writer, ...counts })
+      .onConflict((conflict) =>
+        conflict.columns(['run_id', 'writer']).doUpdateSet((eb) => ({
+          sent: eb('run_tallies.sent', '+', eb.ref('excluded.sent')),
+          failed: eb('run_tallies.failed', '+', eb.ref('excluded.failed')),
+          retried: eb('run_tallies.retried', '+', eb.ref('excluded.retried')),
+        })),
+      )
+      .execute();
+  }
+
   /**
    * Marks the run finished once every delivery has its outcome, with its
    * counts summed from the tallies. Called after every transaction that
@@ -252,7 +285,12 @@ export class RunStore {
       sql<number>`(select cast(coalesce(sum(${sum}), 0) as integer) from run_tallies where run_id = ${runId})`;
     await this.#db
       .updateTable('runs')
-      .set({ finished_at: new Date().toISOString(), sent: tallied(sql.ref('sent')), failed: tallied(sql.ref('failed')) })
+      .set({
+        finished_at: new Date().toISOString(),
+        sent: tallied(sql.ref('sent')),
+        failed: tallied(sql.ref('failed')),
+        retried: tallied(sql.ref('retried')),
+      })
       .where('id', '=', runId)
       .where('finished_at', 'is', null)
       .where('total', '=', tallied(sql`sent + failed`))
@@ -294,18 +332,7 @@ export class RunStore {
         tallies.set(runId, tally);
       }
 
-      for (const [runId, tally] of [...tallies].sort(([a], [b]) => a - b)) {
-        await trx
-          .insertInto('run_tallies')
-          .values({ run_id: runId, writer: this.#writer, ...tally })
-          .onConflict((conflict) =>
-            conflict.columns(['run_id', 'writer']).doUpdateSet((eb) => ({
-              sent: eb('run_tallies.sent', '+', eb.ref('excluded.sent')),
-              failed: eb('run_tallies.failed', '+', eb.ref('excluded.failed')),
-            })),
-          )
-          .execute();
-      }
+      for (const [runId, tally] of [...tallies].sort(([a], [b]) => a - b)) await this.#addToTally(trx, runId, tally);
       // True for exactly one call per delivery that got its outcome here: the
       // first of the calls whose values were written.
       const given = inputs.map((input) => givenBy.get(pairKey(input)) === groupKey(input) && givenBy.delete(pairKey(input)));

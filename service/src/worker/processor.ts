@@ -83,6 +83,7 @@ export function createProcessor(deps: ProcessorDeps) {
       const last = permanent || attempt >= attempts;
       await job.log(`attempt ${attempt}/${attempts} failed: ${reason}${last ? ' (final)' : ' (will retry)'}`);
       if (!last) {
+        await deps.runs.recordRetry(mail.runId);
         deps.metrics.deliveries.inc({ queue, outcome: 'retried' });
         throw error;
       }
