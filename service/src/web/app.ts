@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely';
 import type { Tables } from '../db/schema.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { httpMetrics } from './http-metrics.ts';
+import { validationErrors, validatorCompiler } from './validation.ts';
 
 export interface WebDeps {
   config: Config;
@@ -38,12 +39,15 @@ export function baseApp(logger: FastifyBaseLogger): FastifyInstance {
     // Larger bodies (CSV uploads) are streamed by their own routes.
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    schemaErrorFormatter: validationErrors(),
   });
+  app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = errorStatus(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     const message = status >= 500 ? 'internal error: see the server log' : error.message;
-    return reply.status(status).send({ error: message, ...(error.code ? { code: error.code } : {}) });
+    const details = status < 500 ? (error as { details?: Record<string, string> }).details : undefined;
+    return reply.status(status).send({ error: message, ...(error.code ? { code: error.code } : {}), ...(details ? { details } : {}) });
   });
   return app;
 }

@@ -14,6 +14,7 @@ import { recipientsApi } from './routes/recipients-api.ts';
 import { runsApi } from './routes/runs-api.ts';
 import { pages } from './routes/pages.ts';
 import { mailCatcherPages } from './routes/mail-catcher.ts';
+import { openApi } from './openapi.ts';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 // Resolved from this file, so the same paths work from service/src and service/dist.
@@ -91,6 +92,7 @@ export const site: FastifyPluginAsync<WebDeps> = async (app, deps) => {
   });
   app.addHook('onRequest', sameOriginOnly);
 
+  await app.register(openApi, { version: deps.config.appVersion });
   await app.register(recipientsApi, deps);
   await app.register(runsApi, deps);
   await app.register(pages, deps);

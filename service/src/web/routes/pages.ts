@@ -1,16 +1,18 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type Static, Type } from 'typebox';
 import type { WebDeps } from '../app.ts';
 import { isLocale } from '../i18n.ts';
+import { csvUpload, runImport } from '../imports.ts';
+import { renderPage } from '../render.ts';
+import { FAILURES_SHOWN, IdParams, RUNS_SHOWN, type WithDefaults } from '../schemas.ts';
 import { ImportError, type ImportResult } from '../../recipients/csv-import.ts';
 import { checkRecipient } from '../../recipients/validation.ts';
 import { checkRunRequest } from '../../runs/bulk-send.ts';
 import { RunError } from '../../runs/store.ts';
-import { csvUpload, idParam, intParam, runImport } from './recipients-api.ts';
-import { FAILURES_SHOWN, RUNS_PAGE } from './runs-api.ts';
 
 export const RECIPIENTS_PAGE = 20;
 const SEND_SIZES = [1000, 5000, 10000];
-const NOTICES = new Set(['added', 'deleted', 'started', 'resumed', 'cleared']);
 
 interface DashboardState {
   status?: number;
@@ -20,39 +22,26 @@ interface DashboardState {
   error?: string;
 }
 
-/** Renders a page with what every page needs: translations, version, pod, links and a CSRF token. */
-export function renderPage(deps: WebDeps, request: FastifyRequest, reply: FastifyReply, template: string, data: object, status = 200) {
-  const flags = deps.flags.evaluate();
-  const query = request.query as Record<string, unknown>;
-  const notice = typeof query.notice === 'string' && NOTICES.has(query.notice) ? query.notice : undefined;
-  return reply.status(status).viewAsync(template, {
-    t: request.t,
-    locale: request.locale,
-    version: deps.config.appVersion,
-    pod: deps.config.podName,
-    csrf: reply.generateCsrf(),
-    flags,
-    links: {
-      queues: '/queues',
-      mail: deps.catcher !== undefined ? '/mail' : deps.config.mailCatcherUrl,
-      unleash: deps.config.unleashUiUrl,
-    },
-    notice: notice && request.t(`notice.${notice}`, { id: String(query.id ?? '') }),
-    ...data,
-  });
-}
+const DashboardQuery = Type.Object({
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
+  q: Type.Optional(Type.String({ default: '' })),
+});
 
-export const pages: FastifyPluginAsync<WebDeps> = async (app, deps) => {
+// HTML pages: not part of the JSON API's OpenAPI document.
+const hide = true;
+
+export const pages: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
   // preHandler, not onRequest: the token is read from the parsed form body.
-  const protect = { preHandler: app.csrfProtection };
+  const protect = { preHandler: app.csrfProtection, schema: { hide } };
+  const withId = { ...protect, schema: { hide, params: IdParams } };
 
-  async function dashboard(request: FastifyRequest, reply: FastifyReply, state: DashboardState = {}) {
-    const query = request.query as Record<string, unknown>;
-    const page = intParam(query, 'page', 1, 1, 1_000_000);
-    const q = typeof query.q === 'string' ? query.q.trim().slice(0, 200) : '';
+  /** The dashboard at a page of recipients (the first, after a form was posted). */
+  async function dashboard(request: FastifyRequest, reply: FastifyReply, state: DashboardState = {}, view = { page: 1, q: '' }) {
+    const { page } = view;
+    const q = view.q.trim().slice(0, 200);
     const [recipients, runs] = await Promise.all([
       deps.recipients.list({ limit: RECIPIENTS_PAGE, offset: (page - 1) * RECIPIENTS_PAGE, ...(q ? { q } : {}) }),
-      deps.runs.list(RUNS_PAGE),
+      deps.runs.list(RUNS_SHOWN),
     ]);
     return renderPage(
       deps,
@@ -74,13 +63,17 @@ export const pages: FastifyPluginAsync<WebDeps> = async (app, deps) => {
     );
   }
 
-  app.get('/', (request, reply) => dashboard(request, reply));
+  app.get('/', { schema: { hide, querystring: DashboardQuery } }, (request, reply) =>
+    dashboard(request, reply, {}, request.query as WithDefaults<Static<typeof DashboardQuery>, 'page' | 'q'>),
+  );
 
   // The live share of responses per version: watch canary weights move.
-  app.get('/versions', (request, reply) => renderPage(deps, request, reply, 'versions', { pageTitle: request.t('versions') }));
+  app.get('/versions', { schema: { hide } }, (request, reply) =>
+    renderPage(deps, request, reply, 'versions', { pageTitle: request.t('versions') }),
+  );
 
-  app.get('/lang/:locale', async (request, reply) => {
-    const { locale } = request.params as { locale: string };
+  app.get('/lang/:locale', { schema: { hide, params: Type.Object({ locale: Type.String() }) } }, async (request, reply) => {
+    const { locale } = request.params;
     if (isLocale(locale)) reply.setCookie('lang', locale, { path: '/', sameSite: 'lax', maxAge: 365 * 24 * 3600 });
     return reply.redirect('/', 303);
   });
@@ -100,8 +93,8 @@ export const pages: FastifyPluginAsync<WebDeps> = async (app, deps) => {
     return reply.redirect('/?notice=added', 303);
   });
 
-  app.post('/recipients/:id/delete', protect, async (request, reply) => {
-    const id = idParam(request.params);
+  app.post('/recipients/:id/delete', withId, async (request, reply) => {
+    const { id } = request.params;
     await deps.recipients.delete(id);
     return reply.redirect('/?notice=deleted', 303);
   });
@@ -129,15 +122,15 @@ export const pages: FastifyPluginAsync<WebDeps> = async (app, deps) => {
     }
   });
 
-  app.get('/runs/:id', async (request, reply) => {
-    const id = idParam(request.params);
+  app.get('/runs/:id', { schema: { hide, params: IdParams } }, async (request, reply) => {
+    const { id } = request.params;
     const run = await deps.runs.get(id);
     if (run === undefined) return renderPage(deps, request, reply, 'error', { message: request.t('notFound') }, 404);
     return renderPage(deps, request, reply, 'run', { run, failures: await deps.runs.failures(id, FAILURES_SHOWN) });
   });
 
-  app.post('/runs/:id/resume', protect, async (request, reply) => {
-    const id = idParam(request.params);
+  app.post('/runs/:id/resume', withId, async (request, reply) => {
+    const { id } = request.params;
     const run = await deps.runs.get(id);
     if (run === undefined) return renderPage(deps, request, reply, 'error', { message: request.t('notFound') }, 404);
     await deps.bulk.enqueue(run);

@@ -1,55 +1,124 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { WebDeps } from '../app.ts';
-import { checkRunRequest } from '../../runs/bulk-send.ts';
-import { RunError } from '../../runs/store.ts';
-import { idParam, intParam } from './recipients-api.ts';
+import {
+  ErrorBody,
+  FAILURES_SHOWN,
+  FlagValues,
+  IdParams,
+  Run,
+  RunDetail,
+  RunRequest,
+  type RunRequestValues,
+  RunStarted,
+  RunsQuery,
+  type RunsQueryValues,
+} from '../schemas.ts';
+import { validationErrors } from '../validation.ts';
 
-export const RUNS_PAGE = 20;
-export const FAILURES_SHOWN = 500;
+export const runsApi: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
+  const tags = ['runs'];
 
-export const runsApi: FastifyPluginAsync<WebDeps> = async (app, deps) => {
-  async function findRun(params: unknown) {
-    const id = idParam(params);
+  async function findRun(id: number) {
     const run = await deps.runs.get(id);
     if (run === undefined) throw Object.assign(new Error(`no send run with id ${id}`), { statusCode: 404 });
     return run;
   }
 
-  app.post('/api/runs', async (request, reply) => {
-    const body = request.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new RunError(422, 'expected a JSON object with count and failureRate');
-    }
-    const run = await deps.bulk.start(checkRunRequest(body as Record<string, unknown>));
-    return reply.status(202).send({ id: run.id, total: run.total, queue: run.queue });
-  });
+  app.post(
+    '/api/runs',
+    {
+      schema: {
+        tags,
+        summary: 'Start a send run: pick recipients, enqueue one job each',
+        body: RunRequest,
+        response: { 202: RunStarted, 403: ErrorBody, 422: ErrorBody },
+      },
+      // A request that cannot be a run is 422 (a body that is not JSON at all stays 400).
+      schemaErrorFormatter: validationErrors({ status: 422, missing: 'described' }),
+    },
+    async (request, reply) => {
+      const run = await deps.bulk.start(request.body as RunRequestValues);
+      return reply.status(202).send({ id: run.id, total: run.total, queue: run.queue });
+    },
+  );
 
-  app.get('/api/runs', async (request) => {
-    const limit = intParam(request.query as Record<string, unknown>, 'limit', RUNS_PAGE, 1, 200);
-    return { items: await deps.runs.list(limit) };
-  });
+  app.get(
+    '/api/runs',
+    {
+      schema: {
+        tags,
+        summary: 'The newest runs',
+        querystring: RunsQuery,
+        response: { 200: Type.Object({ items: Type.Array(Run) }), 400: ErrorBody },
+      },
+    },
+    async (request) => ({ items: await deps.runs.list((request.query as RunsQueryValues).limit) }),
+  );
 
-  app.get('/api/runs/:id', async (request) => {
-    const run = await findRun(request.params);
-    return { ...run, failures: await deps.runs.failures(run.id, FAILURES_SHOWN) };
-  });
+  app.get(
+    '/api/runs/:id',
+    {
+      schema: {
+        tags,
+        summary: `One run with its progress and its first ${FAILURES_SHOWN} final failures`,
+        params: IdParams,
+        response: { 200: RunDetail, 400: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const run = await findRun(request.params.id);
+      return { ...run, failures: await deps.runs.failures(run.id, FAILURES_SHOWN) };
+    },
+  );
 
-  app.post('/api/runs/:id/resume', async (request, reply) => {
-    const run = await findRun(request.params);
-    await deps.bulk.enqueue(run);
-    return reply.status(202).send(await deps.runs.get(run.id));
-  });
+  app.post(
+    '/api/runs/:id/resume',
+    {
+      schema: {
+        tags,
+        summary: 'Finish an interrupted enqueue, adding no job twice',
+        params: IdParams,
+        response: { 202: Run, 400: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const run = await findRun(request.params.id);
+      await deps.bulk.enqueue(run);
+      return reply.status(202).send(await findRun(run.id));
+    },
+  );
 
-  app.get('/api/flags', async () => {
-    const { warning, ...flags } = deps.flags.evaluate();
-    return { ...flags, ...(warning ? { warning } : {}) };
-  });
+  app.get(
+    '/api/flags',
+    {
+      schema: {
+        tags: ['flags'],
+        summary: 'The feature flags as this pod sees them, and where each comes from',
+        response: { 200: FlagValues },
+      },
+    },
+    async () => {
+      const { warning, ...flags } = deps.flags.evaluate();
+      return { ...flags, ...(warning ? { warning } : {}) };
+    },
+  );
 
   // Connection: close makes each poll a new connection, so kube-proxy (which
   // balances connections, not requests) spreads the polls over the pods and
   // the /versions page sees the real canary share.
-  app.get('/api/version', async (_request, reply) => {
-    reply.header('connection', 'close').header('cache-control', 'no-store');
-    return { version: deps.config.appVersion, pod: deps.config.podName };
-  });
+  app.get(
+    '/api/version',
+    {
+      schema: {
+        tags: ['version'],
+        summary: 'The version and pod that answered (for watching a canary split)',
+        response: { 200: Type.Object({ version: Type.String(), pod: Type.String() }) },
+      },
+    },
+    async (_request, reply) => {
+      reply.header('connection', 'close').header('cache-control', 'no-store');
+      return { version: deps.config.appVersion, pod: deps.config.podName };
+    },
+  );
 };

@@ -1,0 +1,34 @@
+import type { FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import type { WebDeps } from './app.ts';
+import { ImportError, importRecipientsCsv, type ImportResult } from '../recipients/csv-import.ts';
+
+// A CSV import over HTTP, shared by the JSON API and the dashboard's form.
+
+/** The CSV of an import request: a text/csv body, or the multipart field `file`. */
+export async function csvUpload(request: FastifyRequest): Promise<Readable> {
+  if (request.isMultipart()) {
+    for await (const part of request.parts()) {
+      if (part.type === 'file' && part.fieldname === 'file') return part.file;
+      if (part.type === 'file') part.file.resume();
+    }
+    throw new ImportError(400, 'no file: send the CSV as the multipart field "file"');
+  }
+  if (!(request.body instanceof Readable)) {
+    throw new ImportError(415, 'send the CSV as a text/csv body or as the multipart field "file"');
+  }
+  return request.body;
+}
+
+export function runImport(deps: WebDeps, upload: Readable): Promise<ImportResult> {
+  return importRecipientsCsv(deps.db, upload, deps.config.import).then(
+    (result) => result,
+    (error: unknown) => {
+      // @fastify/multipart ends an oversized file with this code instead of an ImportError.
+      if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
+        throw new ImportError(413, `file is larger than the import limit of ${deps.config.import.maxBytes} bytes`);
+      }
+      throw error;
+    },
+  );
+}

@@ -1,0 +1,102 @@
+import { type Static, Type } from 'typebox';
+import { MAX_PAGE_SIZE } from '../recipients/store.ts';
+import { MAX_RUN_SIZE } from '../runs/bulk-send.ts';
+
+// The JSON API's shapes, in one place: Fastify validates requests and
+// serializes responses with them, the handlers' types follow from them, and
+// /openapi.json is generated from them.
+
+/** Runs the dashboard and GET /api/runs show by default. */
+export const RUNS_SHOWN = 20;
+/** Final failures a run's detail lists. */
+export const FAILURES_SHOWN = 500;
+
+/** Ids are PostgreSQL `serial` columns: larger numbers cannot exist. */
+const MAX_ID = 2_147_483_647;
+
+export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: MAX_ID }) });
+
+export const ErrorBody = Type.Object({
+  error: Type.String({ description: 'What was wrong, in English, naming the field.' }),
+  code: Type.Optional(Type.String()),
+  details: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'One problem per field.' })),
+});
+
+export const RecipientInput = Type.Object({
+  name: Type.String({ description: 'Display name, up to 200 characters, no line breaks.' }),
+  email: Type.String({ description: 'Address as browsers validate <input type="email">.' }),
+});
+
+export const Recipient = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  email: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const RecipientQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 50 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 })),
+  q: Type.Optional(Type.String({ maxLength: 200, description: 'Part of a name or an email address.' })),
+});
+
+export const RecipientPage = Type.Object({ total: Type.Integer(), items: Type.Array(Recipient) });
+
+export const ImportResult = Type.Object({
+  imported: Type.Integer(),
+  duplicates: Type.Integer(),
+  invalid: Type.Array(Type.Object({ line: Type.Integer(), reason: Type.String() }), {
+    description: 'The first invalid rows, each with its line and why.',
+  }),
+  invalidCount: Type.Integer({ description: 'All invalid rows, also those beyond the list.' }),
+});
+
+export const RunRequest = Type.Object({
+  count: Type.Integer({ minimum: 1, maximum: MAX_RUN_SIZE, description: 'How many distinct recipients, picked at random.' }),
+  failureRate: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Share of attempts that fail on purpose: 0.3 is 30%.' }),
+});
+
+export const Run = Type.Object({
+  id: Type.Integer(),
+  total: Type.Integer(),
+  enqueued: Type.Integer(),
+  sent: Type.Integer(),
+  failed: Type.Integer({ description: 'Final failures: retries exhausted or a permanent SMTP error.' }),
+  retried: Type.Integer({ description: 'Attempts that failed and were tried again.' }),
+  status: Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('completed'), Type.Literal('completed_with_failures')]),
+  queue: Type.String(),
+  failureRate: Type.Number(),
+  createdAt: Type.String({ format: 'date-time' }),
+  finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+export const Failure = Type.Object({
+  recipientId: Type.Integer(),
+  name: Type.String(),
+  email: Type.String(),
+  attempts: Type.Integer(),
+  error: Type.Union([Type.String(), Type.Null()]),
+  finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+export const RunDetail = Type.Object({ ...Run.properties, failures: Type.Array(Failure) });
+
+export const RunsQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: RUNS_SHOWN })) });
+
+export const RunStarted = Type.Object({ id: Type.Integer(), total: Type.Integer(), queue: Type.String() });
+
+export const FlagValues = Type.Object({
+  bulkSend: Type.Object({ enabled: Type.Boolean(), source: Type.String() }),
+  sendStrategy: Type.Object({ variant: Type.String(), source: Type.String() }),
+  warning: Type.Optional(Type.String()),
+});
+
+/**
+ * A request's values with the schema's defaults filled in, as the validator
+ * has done by the time a handler runs (its useDefaults option); the types
+ * alone cannot know that.
+ */
+export type WithDefaults<T, K extends keyof T> = T & Required<Pick<T, K>>;
+export type RunRequestValues = WithDefaults<Static<typeof RunRequest>, 'failureRate'>;
+export type RecipientQueryValues = WithDefaults<Static<typeof RecipientQuery>, 'limit' | 'offset'>;
+export type RunsQueryValues = WithDefaults<Static<typeof RunsQuery>, 'limit'>;
