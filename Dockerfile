@@ -15,6 +15,13 @@ RUN npm run build
 # typescript stays after the prune only because a dependency (valibot, under
 # bull-board) names it as an optional peer; nothing at run time needs it.
 RUN npm prune --omit=dev --no-audit --no-fund && rm -rf node_modules/typescript
+# better-sqlite3 keeps SQLite's sources and some 25 MB of build intermediates
+# beside the one file it loads at run time.
+RUN cd node_modules/better-sqlite3 \
+  && mv build/Release/better_sqlite3.node . \
+  && rm -rf build deps src \
+  && mkdir -p build/Release \
+  && mv better_sqlite3.node build/Release/
 
 # Runtime stage: production dependencies and compiled code only.
 FROM node:${NODE_VERSION}-bookworm-slim

@@ -34,6 +34,7 @@ ensure_dependencies
 ensure_helm
 ensure_mailpit
 ensure_chart_tools
+ensure_schemathesis
 ensure_cluster_binaries
 
 # The test cluster the tests under test/cluster/ use, in a folder of its own,

@@ -125,6 +125,21 @@ ensure_chart_tools() {
   export HELM_SCHEMA_BIN="$MAIL_WORKER_CACHE/bin/helm-values-schema-$HELM_VALUES_SCHEMA_VERSION/helm-values-schema-json"
 }
 
+# Schemathesis, the API fuzzer the suite runs against /openapi.json, from
+# PyPI into a virtual environment in the cache: SCHEMATHESIS_BIN points at it.
+ensure_schemathesis() {
+  local venv="$MAIL_WORKER_CACHE/schemathesis-$SCHEMATHESIS_VERSION"
+  if [[ ! -x "$venv/bin/st" ]]; then
+    need python3 "install Python 3 (apt-get install python3 python3-venv) so the suite can run Schemathesis"
+    log "installing Schemathesis $SCHEMATHESIS_VERSION from PyPI into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed: apt-get install python3-venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" ||
+      die "pip could not install schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  export SCHEMATHESIS_BIN="$venv/bin/st"
+}
+
 # The flags every install and upgrade of the chart gets, for the `helm` on
 # PATH (or $1), one a line. Helm 4 applies server-side by default, and a
 # Service's selector is one atomic field: once Argo Rollouts writes its

@@ -23,6 +23,8 @@ KWOK_VERSION=v0.8.0
 # from the annotations in values.yaml (scripts/chart-docs.sh).
 HELM_DOCS_VERSION=v1.14.2
 HELM_VALUES_SCHEMA_VERSION=v2.3.1
+# The API fuzzer the suite runs against /openapi.json (PyPI, in a venv).
+SCHEMATHESIS_VERSION=4.32.5
 # The mail catcher the chart deploys (its image tag is this version's minor).
 MAILPIT_VERSION=v1.33.1
 

@@ -6,7 +6,7 @@ export const MAX_EMAIL_LENGTH = 254;
 
 // The grammar browsers use for <input type="email"> (WHATWG HTML "valid email
 // address"), so the server accepts exactly what the form's own check accepts.
-const EMAIL =
+export const EMAIL =
   /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects

@@ -39,6 +39,11 @@ export function baseApp(logger: FastifyBaseLogger): FastifyInstance {
     // Larger bodies (CSV uploads) are streamed by their own routes.
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    // A JSON key named __proto__ or constructor.prototype is dropped rather
+    // than refusing the whole body: the document allows any extra key, and
+    // extra keys are otherwise ignored.
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
     schemaErrorFormatter: validationErrors(),
   });
   app.setValidatorCompiler(validatorCompiler);

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { MAX_PAGE_SIZE } from '../recipients/store.ts';
+import { EMAIL, MAX_EMAIL_LENGTH, MAX_NAME_LENGTH } from '../recipients/validation.ts';
 import { MAX_RUN_SIZE } from '../runs/bulk-send.ts';
 
 // The JSON API's shapes, in one place: Fastify validates requests and
@@ -22,9 +23,19 @@ export const ErrorBody = Type.Object({
   details: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'One problem per field.' })),
 });
 
+/** What any route with a JSON body can answer: not JSON, too large (1 MB), not sent as JSON. */
+export const BODY_ERRORS = { 400: ErrorBody, 413: ErrorBody, 415: ErrorBody };
+
 export const RecipientInput = Type.Object({
-  name: Type.String({ description: 'Display name, up to 200 characters, no line breaks.' }),
-  email: Type.String({ description: 'Address as browsers validate <input type="email">.' }),
+  // The rules of checkRecipient (recipients/validation.ts), which the route
+  // applies first for its messages and its trimming: a name of at most 200
+  // characters with something besides spaces and no control characters, an
+  // address as browsers validate <input type="email">.
+  name: Type.String({
+    maxLength: MAX_NAME_LENGTH,
+    pattern: '^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$',
+  }),
+  email: Type.String({ maxLength: MAX_EMAIL_LENGTH, pattern: EMAIL.source }),
 });
 
 export const Recipient = Type.Object({
@@ -53,7 +64,9 @@ export const ImportResult = Type.Object({
 
 export const RunRequest = Type.Object({
   count: Type.Integer({ minimum: 1, maximum: MAX_RUN_SIZE, description: 'How many distinct recipients, picked at random.' }),
-  failureRate: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Share of attempts that fail on purpose: 0.3 is 30%.' }),
+  failureRate: Type.Optional(
+    Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Share of attempts that fail on purpose: 0.3 is 30%.' }),
+  ),
 });
 
 export const Run = Type.Object({

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { baseApp, type WebDeps } from './app.ts';
 import { faults } from './faults.ts';
 import { httpMetrics } from './http-metrics.ts';
+import { methodNotAllowed } from './method-not-allowed.ts';
 import { healthRoutes } from './routes/health.ts';
 import { queuesBoard } from './routes/queues-board.ts';
 import { site } from './site.ts';
@@ -12,6 +13,7 @@ import { site } from './site.ts';
 /** The whole web app: dashboard, JSON API, bull-board, health and metrics. */
 export function buildWebApp(deps: WebDeps): FastifyInstance {
   const app = baseApp(deps.logger);
+  app.register(methodNotAllowed);
   app.register(httpMetrics, { metrics: deps.metrics });
   app.register(healthRoutes, { metrics: deps.metrics, readiness: deps.readiness });
   app.register(async (scope) => {

@@ -4,6 +4,7 @@ import type { WebDeps } from '../app.ts';
 import { csvUpload, runImport } from '../imports.ts';
 import { checkRecipient } from '../../recipients/validation.ts';
 import {
+  BODY_ERRORS,
   ErrorBody,
   IdParams,
   ImportResult,
@@ -43,18 +44,27 @@ export const recipientsApi: FastifyPluginAsyncTypebox<WebDeps> = async (app, dep
         tags,
         summary: 'Add a recipient',
         body: RecipientInput,
-        response: { 201: Recipient, 400: ErrorBody, 409: ErrorBody },
+        response: { 201: Recipient, ...BODY_ERRORS, 409: ErrorBody },
+      },
+      // The rules a form and a CSV row obey as well, with their messages,
+      // before the schema (which says the same): the body the schema and the
+      // handler see is the trimmed one.
+      preValidation: async (request, reply) => {
+        const body = request.body;
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+          return reply.status(400).send({ error: 'expected a JSON object with name and email', details: {} });
+        }
+        const checked = checkRecipient(body);
+        if (!checked.ok) return reply.status(400).send({ error: Object.values(checked.problems).join('; '), details: checked.problems });
+        request.body = checked.value;
       },
     },
     async (request, reply) => {
-      // The schema checks the shape; these are the rules a form and a CSV row obey as well.
-      const checked = checkRecipient(request.body);
-      if (!checked.ok) return reply.status(400).send({ error: Object.values(checked.problems).join('; '), details: checked.problems });
-      const recipient = await deps.recipients.add(checked.value);
+      const recipient = await deps.recipients.add(request.body);
       if (recipient === undefined) {
         return reply
           .status(409)
-          .send({ error: `a recipient with email ${checked.value.email} already exists`, details: { email: 'duplicate' } });
+          .send({ error: `a recipient with email ${request.body.email} already exists`, details: { email: 'duplicate' } });
       }
       return reply.status(201).send(recipient);
     },

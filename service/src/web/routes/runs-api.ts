@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { WebDeps } from '../app.ts';
 import {
+  BODY_ERRORS,
   ErrorBody,
   FAILURES_SHOWN,
   FlagValues,
@@ -32,7 +33,7 @@ export const runsApi: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => 
         tags,
         summary: 'Start a send run: pick recipients, enqueue one job each',
         body: RunRequest,
-        response: { 202: RunStarted, 403: ErrorBody, 422: ErrorBody },
+        response: { 202: RunStarted, ...BODY_ERRORS, 403: ErrorBody, 422: ErrorBody },
       },
       // A request that cannot be a run is 422 (a body that is not JSON at all stays 400).
       schemaErrorFormatter: validationErrors({ status: 422, missing: 'described' }),
