@@ -13,7 +13,8 @@ import { sql } from 'kysely';
 import { type Database, openDatabase } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrations.ts';
 import { DEFAULT_FLAGS } from '../src/flags/flags.ts';
-import { jobId, jobOptions, type MailJob, redisConnection } from '../src/queue/queues.ts';
+import { jobOptions } from '../src/queue/delivery-policy.ts';
+import { jobId, type MailJob, redisConnection } from '../src/queue/queues.ts';
 import { BulkSender } from '../src/runs/bulk-send.ts';
 import { RunStore } from '../src/runs/store.ts';
 import { chartNodeOptions, finished, MAIN, memory, post, ROOT, runBenchmark, step, t, teardowns } from './harness.ts';
@@ -116,14 +117,14 @@ async function main() {
   teardowns.push(() => queueConnection.quit());
   const bulkQueue = new Queue<MailJob>('bench-bulk', { connection: queueConnection, prefix: 'bull' });
   const singleQueue = new Queue<MailJob>('bench-single', { connection: queueConnection, prefix: 'bull' });
-  const retry = { retries: 3, baseDelayMs: 1000 };
+  const policy = { retries: 3, retryBaseDelayMs: 1000, lockMs: 30_000 };
   const sender = new BulkSender(
     runs,
     { 'mail-default': bulkQueue, 'mail-priority': bulkQueue },
     { evaluate: () => DEFAULT_FLAGS, close: async () => {} },
-    retry,
+    policy,
   );
-  const options = jobOptions(retry);
+  const options = jobOptions(policy);
   // Five rounds, each method once per round, reporting the medians: the
   // first round also pays for compiling the code paths, and both methods
   // share the same conditions.

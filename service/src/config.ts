@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import addressparser from 'nodemailer/lib/addressparser';
 import type { Mailbox } from './mail/compose.ts';
+import type { DeliveryPolicy } from './queue/delivery-policy.ts';
 import { isValidEmail } from './recipients/validation.ts';
 
 // Every environment variable the service reads, parsed and validated in one
@@ -23,10 +24,8 @@ export interface Config {
   flagsFile: string;
   workerConcurrency: number;
   sendRateLimit?: number;
-  retries: number;
-  retryBaseDelayMs: number;
+  delivery: DeliveryPolicy;
   shutdownGraceMs: number;
-  jobLockMs: number;
   admin?: { user: string; password: string };
   logLevel: LogLevel;
   import: { maxBytes: number; maxRows: number };
@@ -225,10 +224,12 @@ export function loadConfig(env: Env = process.env): Config {
     flagsFile: read.string('FLAGS_FILE', './flags.json'),
     workerConcurrency: read.integer('WORKER_CONCURRENCY', 20, 1, 1000),
     sendRateLimit: read.optional('SEND_RATE_LIMIT') === undefined ? undefined : read.number('SEND_RATE_LIMIT', 0, 0.1, 100_000),
-    retries: read.integer('SEND_RETRIES', 3, 0, 20),
-    retryBaseDelayMs: read.integer('SEND_RETRY_DELAY_MS', 1000, 0, 3_600_000),
+    delivery: {
+      retries: read.integer('SEND_RETRIES', 3, 0, 20),
+      retryBaseDelayMs: read.integer('SEND_RETRY_DELAY_MS', 1000, 0, 3_600_000),
+      lockMs: read.integer('JOB_LOCK_MS', 30_000, 1000, 3_600_000),
+    },
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 25_000, 0, 3_600_000),
-    jobLockMs: read.integer('JOB_LOCK_MS', 30_000, 1000, 3_600_000),
     admin: adminUser !== undefined && adminPassword !== undefined ? { user: adminUser, password: adminPassword } : undefined,
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     import: {

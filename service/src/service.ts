@@ -106,7 +106,7 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
           concurrency: config.workerConcurrency,
           ...(config.sendRateLimit !== undefined ? { rateLimit: config.sendRateLimit } : {}),
           shutdownGraceMs: config.shutdownGraceMs,
-          lockMs: config.jobLockMs,
+          policy: config.delivery,
           log: logger,
         },
       );
@@ -137,7 +137,7 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
         db: database.db,
         recipients: new RecipientStore(database.db),
         runs,
-        bulk: new BulkSender(runs, queues, flags, { retries: config.retries, baseDelayMs: config.retryBaseDelayMs }),
+        bulk: new BulkSender(runs, queues, flags, config.delivery),
         queues,
         flags,
         metrics,

@@ -10,7 +10,7 @@ t.test('defaults follow the contract', async (t) => {
     redisUrl: 'redis://localhost:6379/0',
     smtp: { host: 'localhost', port: 1025 },
     workerConcurrency: 20,
-    retries: 3,
+    delivery: { retries: 3, retryBaseDelayMs: 1000, lockMs: 30_000 },
     logLevel: 'info',
   });
   t.equal(config.admin, undefined);

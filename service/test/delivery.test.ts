@@ -226,3 +226,23 @@ t.test('Redis restarted mid-run with persistence on: the worker reconnects and t
   t.comment(`duplicate mails after the Redis restart: ${duplicates(s.smtp)}`);
   t.ok((await fetch(`${worker.url}/readyz`)).ok, 'the worker is ready again');
 });
+
+t.test('a job BullMQ gave up on after its workers kept dying is counted as failed, and the run finishes', async (t) => {
+  const s = await stack(t);
+  await addRecipients(s, 3);
+  const id = await startRun(s, 3);
+  // What BullMQ's stalled-job check writes on a job taken back more than
+  // MAX_STALLED times (workers killed while holding it, which this test does
+  // not wait for): a deferred failure, which the next worker applies without
+  // running the processor.
+  const client = s.redis.client();
+  t.teardown(() => client.quit());
+  const [waiting] = await client.lrange(`${QUEUE_PREFIX}:mail-default:wait`, 0, 0);
+  await client.hset(`${QUEUE_PREFIX}:mail-default:${waiting}`, 'defa', 'job stalled more than allowable limit');
+
+  await spawnService(t, 'worker', s.env);
+  const run = await finished(s, id);
+  t.match(run, { sent: 2, failed: 1, status: 'completed_with_failures' });
+  t.match(run.failures, [{ error: /stalled more than allowable limit/ }], 'the failure says why');
+  t.equal(s.smtp.mails.length, 2, 'the job given up on sent nothing');
+});

@@ -23,9 +23,3 @@ export function createTransport(smtp: Config['smtp'], maxConnections: number): M
     socketTimeout: 30_000,
   });
 }
-
-/** SMTP 5xx answers are permanent: retrying the same mail cannot help. */
-export function isPermanentSmtpError(error: unknown): boolean {
-  const code = (error as { responseCode?: unknown }).responseCode;
-  return typeof code === 'number' && code >= 500 && code < 600;
-}

@@ -1,4 +1,4 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
 // The names below are part of the contract: the chart's KEDA trigger, the
@@ -28,24 +28,6 @@ export interface MailJob {
  */
 export function jobId(runId: number, recipientId: number): string {
   return `run-${runId}-rcpt-${recipientId}`;
-}
-
-export interface RetryPolicy {
-  retries: number;
-  baseDelayMs: number;
-}
-
-export function jobOptions(retry: RetryPolicy): JobsOptions {
-  return {
-    attempts: retry.retries + 1,
-    // Exponential backoff with jitter, so retries of a burst of failures do
-    // not come back as one synchronized burst.
-    backoff: { type: 'exponential', delay: retry.baseDelayMs, jitter: 0.5 },
-    // Keep a window of finished jobs for bull-board without letting Redis grow
-    // without bound; accounting lives in the database, not in these lists.
-    removeOnComplete: { count: 1000 },
-    removeOnFail: { count: 5000 },
-  };
 }
 
 export type RedisRole = 'queue' | 'worker' | 'events';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Flags } from '../flags/flags.ts';
-import { jobId, jobOptions, type Queues, type QueueName, type RetryPolicy } from '../queue/queues.ts';
+import { type DeliveryPolicy, jobOptions } from '../queue/delivery-policy.ts';
+import { jobId, type Queues, type QueueName } from '../queue/queues.ts';
 import { type Run, RunError, type RunStore } from './store.ts';
 
 export const MAX_RUN_SIZE = 100_000;
@@ -43,13 +44,13 @@ export class BulkSender {
   readonly #runs: RunStore;
   readonly #queues: Queues;
   readonly #flags: Flags;
-  readonly #retry: RetryPolicy;
+  readonly #policy: DeliveryPolicy;
 
-  constructor(runs: RunStore, queues: Queues, flags: Flags, retry: RetryPolicy) {
+  constructor(runs: RunStore, queues: Queues, flags: Flags, policy: DeliveryPolicy) {
     this.#runs = runs;
     this.#queues = queues;
     this.#flags = flags;
-    this.#retry = retry;
+    this.#policy = policy;
   }
 
   async start(request: RunRequest): Promise<Run> {
@@ -72,7 +73,7 @@ export class BulkSender {
    */
   async enqueue(run: Pick<Run, 'id' | 'queue' | 'failureRate'>): Promise<void> {
     const queue = this.#queues[run.queue as QueueName];
-    const options = jobOptions(this.#retry);
+    const options = jobOptions(this.#policy);
     for (;;) {
       const cursor = await this.#runs.enqueueCursor(run.id);
       if (cursor === undefined) return;

@@ -1,9 +1,9 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { MailTransport } from '../mail/transport.ts';
-import { isPermanentSmtpError } from '../mail/transport.ts';
 import { composeMail, type Mailbox } from '../mail/compose.ts';
 import { buildMessage } from '../mail/message.ts';
 import type { Metrics } from '../metrics.ts';
+import { isPermanentFailure } from '../queue/delivery-policy.ts';
 import type { MailJob } from '../queue/queues.ts';
 import { isValidEmail } from '../recipients/validation.ts';
 import type { RunStore } from '../runs/store.ts';
@@ -79,7 +79,7 @@ export function createProcessor(deps: ProcessorDeps) {
       deps.metrics.sendDuration.observe({ queue }, (performance.now() - started) / 1000);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      const permanent = error instanceof UnrecoverableError || isPermanentSmtpError(error);
+      const permanent = isPermanentFailure(error);
       const last = permanent || attempt >= attempts;
       await job.log(`attempt ${attempt}/${attempts} failed: ${reason}${last ? ' (final)' : ' (will retry)'}`);
       if (!last) {

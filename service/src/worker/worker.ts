@@ -1,5 +1,6 @@
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { type DeliveryPolicy, gaveUpAfterStalling, workerOptions } from '../queue/delivery-policy.ts';
 import { QUEUE_NAMES, QUEUE_PREFIX, redisConnection } from '../queue/queues.ts';
 import { checkMailJob, createProcessor, type ProcessorDeps } from './processor.ts';
 
@@ -9,11 +10,8 @@ export interface MailWorkersOptions {
   /** Mails per second across all workers of a queue; undefined for no limit. */
   rateLimit?: number;
   shutdownGraceMs: number;
-  /**
-   * How long a job's lock lasts without renewal. A killed worker's jobs are
-   * seen as stalled and taken by another worker after about this long.
-   */
-  lockMs: number;
+  /** Locks and the stalled limit (see delivery-policy.ts). */
+  policy: DeliveryPolicy;
   log: { info(msg: string): void; warn(msg: string): void; error(obj: unknown, msg: string): void };
 }
 
@@ -24,7 +22,7 @@ export interface MailWorkersOptions {
  * wrote the outcome, and this write is a no-op.)
  */
 async function recordGivenUp(deps: ProcessorDeps, job: Job, error: Error): Promise<void> {
-  if (!/stalled/i.test(error.message)) return;
+  if (!gaveUpAfterStalling(job)) return;
   const mail = checkMailJob(job.name, job.data);
   await deps.runs.recordOutcome({
     runId: mail.runId,
@@ -60,10 +58,7 @@ export class MailWorkers {
         connection: this.#connections[i] as Redis,
         prefix: QUEUE_PREFIX,
         concurrency: options.concurrency,
-        lockDuration: options.lockMs,
-        stalledInterval: options.lockMs,
-        // A job whose worker died is retried this many times before BullMQ gives up on it.
-        maxStalledCount: 3,
+        ...workerOptions(options.policy),
         ...(rate ? { limiter: rate } : {}),
         autorun: false,
       });
