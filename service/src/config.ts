@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import addressparser from 'nodemailer/lib/addressparser';
-import type { Mailbox } from './mail/compose.ts';
+import { type Mailbox, parseMailbox } from './mail/mailbox.ts';
+import type { SmtpSettings } from './mail/transport.ts';
 import type { DeliveryPolicy } from './queue/delivery-policy.ts';
-import { isValidEmail } from './recipients/validation.ts';
 
 // Every environment variable the service reads, parsed and validated in one
 // place. A bad value stops start-up with a message naming the variable and
@@ -15,7 +14,7 @@ export interface Config {
   host: string;
   databaseUrl: string;
   redisUrl: string;
-  smtp: { host: string; port: number; user?: string; password?: string; secure: boolean };
+  smtp: SmtpSettings;
   mailFrom: Mailbox;
   embeddedMailCatcher: boolean;
   mailCatcherUrl?: string;
@@ -126,15 +125,6 @@ class EnvReader {
     }
     return raw;
   }
-}
-
-function parseMailbox(text: string): Mailbox | undefined {
-  // eslint-disable-next-line no-control-regex -- a line break in a header value is exactly what this refuses
-  if (/[\u0000-\u001f\u007f]/.test(text)) return undefined;
-  const parsed = addressparser(text, { flatten: true });
-  const only = parsed.length === 1 ? parsed[0] : undefined;
-  if (only?.address === undefined || !isValidEmail(only.address)) return undefined;
-  return only.name === '' ? { address: only.address } : { name: only.name, address: only.address };
 }
 
 function packageVersion(): string {

@@ -1,6 +1,7 @@
 import { simpleParser } from 'mailparser';
 import t from 'tap';
-import { composeMail, type Mailbox } from '../src/mail/compose.ts';
+import { composeMail } from '../src/mail/compose.ts';
+import type { Mailbox } from '../src/mail/mailbox.ts';
 import { buildMessage } from '../src/mail/message.ts';
 
 const from: Mailbox = { name: 'Mail Worker', address: 'mail-worker@example.test' };

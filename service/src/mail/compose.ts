@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeWord } from 'nodemailer/lib/mime-funcs';
+import type { Mailbox } from './mailbox.ts';
 import type { Message } from './message.ts';
-
-export interface Mailbox {
-  name?: string;
-  address: string;
-}
 
 // RFC 5322 atext plus spaces: a display name made only of these needs no quoting.
 const PLAIN_PHRASE = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$/;

@@ -1,13 +1,21 @@
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { Config } from '../config.ts';
 
 export type MailTransport = Transporter;
+
+/** Where mails go (SMTP_HOST, SMTP_PORT, SMTP_SECURE, SMTP_USER, SMTP_PASSWORD). */
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  secure: boolean;
+  user?: string;
+  password?: string;
+}
 
 /**
  * One pooled SMTP transport per process, sized to the worker's concurrency:
  * connections are reused across mails instead of a handshake per message.
  */
-export function createTransport(smtp: Config['smtp'], maxConnections: number): MailTransport {
+export function createTransport(smtp: SmtpSettings, maxConnections: number): MailTransport {
   return nodemailer.createTransport({
     pool: true,
     maxConnections,

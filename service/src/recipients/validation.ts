@@ -1,20 +1,12 @@
 // Recipient rules shared by the form, the JSON API and the CSV import, so a
 // row is judged the same way wherever it comes from.
+import { isValidEmail } from '../mail/mailbox.ts';
 
 export const MAX_NAME_LENGTH = 200;
 export const MAX_EMAIL_LENGTH = 254;
 
-// The grammar browsers use for <input type="email"> (WHATWG HTML "valid email
-// address"), so the server accepts exactly what the form's own check accepts.
-export const EMAIL =
-  /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
-
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
 const CONTROL = /[\u0000-\u001f\u007f]/;
-
-export function isValidEmail(email: string): boolean {
-  return EMAIL.test(email);
-}
 
 export interface RecipientInput {
   name: string;

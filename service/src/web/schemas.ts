@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox';
 import { MAX_PAGE_SIZE } from '../recipients/store.ts';
-import { EMAIL, MAX_EMAIL_LENGTH, MAX_NAME_LENGTH } from '../recipients/validation.ts';
+import { EMAIL } from '../mail/mailbox.ts';
+import { MAX_EMAIL_LENGTH, MAX_NAME_LENGTH } from '../recipients/validation.ts';
 import { MAX_RUN_SIZE } from '../runs/bulk-send.ts';
 
 // The JSON API's shapes, in one place: Fastify validates requests and

@@ -1,11 +1,11 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { MailTransport } from '../mail/transport.ts';
-import { composeMail, type Mailbox } from '../mail/compose.ts';
+import { composeMail } from '../mail/compose.ts';
+import { isValidEmail, type Mailbox } from '../mail/mailbox.ts';
 import { buildMessage } from '../mail/message.ts';
 import type { Metrics } from '../metrics.ts';
 import { isPermanentFailure } from '../queue/delivery-policy.ts';
 import type { MailJob } from '../queue/queues.ts';
-import { isValidEmail } from '../recipients/validation.ts';
 import type { RunStore } from '../runs/store.ts';
 
 export class SimulatedFailure extends Error {
