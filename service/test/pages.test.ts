@@ -109,6 +109,10 @@ t.test('HTML pages', async (t) => {
     const ja = await app.inject({ method: 'GET', url: '/', headers: { 'accept-language': 'ja-JP,ja;q=0.9,en;q=0.5' } });
     t.match(ja.body, /<html lang="ja"/);
     t.match(ja.body, /一斉送信/);
+    const weighted = await app.inject({ method: 'GET', url: '/', headers: { 'accept-language': 'fr;q=0.9, ja;q=0.8, en;q=0.5' } });
+    t.match(weighted.body, /<html lang="ja"/, 'the most wanted language the site has');
+    const neither = await app.inject({ method: 'GET', url: '/', headers: { 'accept-language': 'fr, de' } });
+    t.match(neither.body, /<html lang="en"/, 'English when none is had');
     const switched = await app.inject({ method: 'GET', url: '/lang/en' });
     t.equal(switched.statusCode, 303);
     const langCookie = switched.cookies.find((c) => c.name === 'lang');

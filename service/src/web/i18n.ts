@@ -236,15 +236,8 @@ export function isLocale(value: unknown): value is Locale {
 }
 
 /** The cookie's choice, else the first supported language of Accept-Language. */
-export function pickLocale(cookie: string | undefined, acceptLanguage: string | undefined): Locale {
+/** The language the `lang` cookie chose, else the one negotiated from Accept-Language, else English. */
+export function pickLocale(cookie: string | undefined, negotiated: string | false | undefined): Locale {
   if (isLocale(cookie)) return cookie;
-  const wanted = (acceptLanguage ?? '')
-    .split(',')
-    .map((part) => {
-      const [tag = '', q = 'q=1'] = part.trim().split(';');
-      return { lang: tag.trim().slice(0, 2).toLowerCase(), q: Number(q.replace(/^q=/, '')) || 0 };
-    })
-    .filter((entry) => entry.q > 0)
-    .sort((a, b) => b.q - a.q);
-  return wanted.map((entry) => entry.lang).find(isLocale) ?? 'en';
+  return isLocale(negotiated) ? negotiated : 'en';
 }

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import accepts from '@fastify/accepts';
 import cookie from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
@@ -9,7 +10,7 @@ import { Eta } from 'eta';
 import helmet from 'helmet';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebDeps } from './app.ts';
-import { type Locale, pickLocale, type Translate, translator } from './i18n.ts';
+import { type Locale, LOCALES, pickLocale, type Translate, translator } from './i18n.ts';
 import { recipientsApi } from './routes/recipients-api.ts';
 import { runsApi } from './routes/runs-api.ts';
 import { pages } from './routes/pages.ts';
@@ -67,6 +68,7 @@ export const site: FastifyPluginAsync<WebDeps> = async (app, deps) => {
     },
   });
   app.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, (error) => done(error as Error | undefined)));
+  await app.register(accepts);
   await app.register(cookie);
   await app.register(csrf, {
     sessionPlugin: '@fastify/cookie',
@@ -87,7 +89,7 @@ export const site: FastifyPluginAsync<WebDeps> = async (app, deps) => {
   app.decorateRequest('locale', 'en');
   app.decorateRequest('t', null as unknown as Translate);
   app.addHook('onRequest', async (request) => {
-    request.locale = pickLocale(request.cookies.lang, request.headers['accept-language']);
+    request.locale = pickLocale(request.cookies.lang, request.language([...LOCALES]));
     request.t = translator(request.locale);
   });
   app.addHook('onRequest', sameOriginOnly);
