@@ -102,11 +102,15 @@ function showStoredImportResult() {
       th.textContent = label ?? '';
       head.append(th);
     }
+    // The reasons in the page's language: each problem's text, filled with its parameters.
+    const texts = JSON.parse(box.dataset.problems ?? '{}');
+    const say = (problem) =>
+      (texts[problem.code] ?? problem.code).replace(/\{(\w+)\}/g, (placeholder, name) => String(problem.params[name] ?? placeholder));
     const body = table.createTBody();
     for (const row of result.invalid) {
       const tr = body.insertRow();
       tr.insertCell().textContent = String(row.line);
-      tr.insertCell().textContent = row.reason;
+      tr.insertCell().textContent = row.problems.map(say).join('; ');
     }
     box.append(table);
   }

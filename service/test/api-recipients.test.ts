@@ -84,7 +84,13 @@ t.test('recipients API', async (t) => {
     t.same(plain.json(), {
       imported: 2,
       duplicates: 0,
-      invalid: [{ line: 4, reason: '"broken" is not a valid email address' }],
+      invalid: [
+        {
+          line: 4,
+          reason: '"broken" is not a valid email address',
+          problems: [{ code: 'recipient.email.invalid', params: { email: '"broken"' } }],
+        },
+      ],
       invalidCount: 1,
     });
 

@@ -93,6 +93,38 @@ t.test('the JSON API described and enforced by its schemas', async (t) => {
     t.same((await app.inject({ method: 'GET', url: '/api/runs' })).json(), { items: [] }, 'no run was stored');
   });
 
+  await t.test("a user's mistake carries a stable code and its parameters beside the English", async (t) => {
+    const recipient = await app.inject({ method: 'POST', url: '/api/recipients', payload: { name: ' ', email: 'nope' } });
+    t.match(recipient.json(), {
+      error: 'name is empty; "nope" is not a valid email address',
+      details: { name: 'name is empty', email: '"nope" is not a valid email address' },
+      problems: {
+        name: { code: 'recipient.name.empty', params: {} },
+        email: { code: 'recipient.email.invalid', params: { email: '"nope"' } },
+      },
+    });
+    const run = await app.inject({ method: 'POST', url: '/api/runs', payload: { count: 5 } });
+    t.equal(run.statusCode, 422);
+    t.same(run.json(), {
+      error: 'count is 5 but only 0 recipients are stored: add or import more first',
+      code: 'run.count.too_large',
+      params: { count: 5, stored: 0 },
+    });
+    const empty = await app.inject({ method: 'POST', url: '/api/recipients/import', headers: { 'content-type': 'text/csv' }, payload: '' });
+    t.match(empty.json(), { code: 'import.empty', params: {} });
+    const rows = await app.inject({
+      method: 'POST',
+      url: '/api/recipients/import',
+      headers: { 'content-type': 'text/csv' },
+      payload: 'name,email\nA,a@codes.test\n,b@codes.test\n',
+    });
+    t.match(rows.json(), { imported: 1, invalid: [{ line: 3, reason: 'name is empty', problems: [{ code: 'recipient.name.empty' }] }] });
+    await app.inject({
+      method: 'DELETE',
+      url: `/api/recipients/${(await app.inject({ method: 'GET', url: '/api/recipients' })).json().items[0].id}`,
+    });
+  });
+
   await t.test('defaults fill what a request leaves out', async (t) => {
     const page = (await app.inject({ method: 'GET', url: '/api/recipients' })).json();
     t.same(page, { total: 0, items: [] });

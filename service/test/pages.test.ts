@@ -77,6 +77,21 @@ t.test('HTML pages', async (t) => {
     t.match(badRate.body, /failureRate must be a number from 0 to 1/);
   });
 
+  await t.test('the Japanese dashboard says what is wrong in Japanese', async (t) => {
+    const { token, cookie } = await csrfFrom(service);
+    const ja = `${cookie}; lang=ja`;
+    const bad = await form('/recipients', { name: '  ', email: 'not-an-email', _csrf: token }, ja);
+    t.equal(bad.statusCode, 400);
+    t.match(bad.body, /名前が空です/);
+    t.match(bad.body, /&quot;not-an-email&quot; は有効なメールアドレスではありません/);
+    const tooMany = await form('/runs', { count: '99999', failureRate: '0', _csrf: token }, ja);
+    t.match(tooMany.body, /件数 99999 に対して登録済みの宛先は \d+ 件です/);
+    const english = await form('/runs', { count: '99999', failureRate: '0', _csrf: token }, cookie);
+    t.match(english.body, /count is 99999 but only \d+ recipients are stored/, 'and English without the cookie');
+    const page = await app.inject({ method: 'GET', url: '/', headers: { cookie: 'lang=ja' } });
+    t.match(page.body, /data-problems="[^"]*名前が空です/, "the script's texts for import rows, in Japanese");
+  });
+
   await t.test('start a run from the form, see its page, resume offered only when incomplete', async (t) => {
     const { token, cookie } = await csrfFrom(service);
     const started = await form('/runs', { count: '1', failureRate: '0.5', _csrf: token }, cookie);
@@ -103,6 +118,13 @@ t.test('HTML pages', async (t) => {
     t.equal(response.statusCode, 200);
     t.match(response.body, /Imported 1, skipped 0 duplicates, 1 invalid rows\./);
     t.match(response.body, /<td>3<\/td><td>&quot;bad&quot; is not a valid email address<\/td>/);
+    const japanese = await app.inject({
+      method: 'POST',
+      url: `/recipients/import?_csrf=${encodeURIComponent(token)}`,
+      headers: { 'content-type': contentType, cookie: `${cookie}; lang=ja` },
+      payload: body,
+    });
+    t.match(japanese.body, /<td>3<\/td><td>&quot;bad&quot; は有効なメールアドレスではありません<\/td>/, 'in Japanese too');
   });
 
   await t.test('English and Japanese: Accept-Language and the switch', async (t) => {

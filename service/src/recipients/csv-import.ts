@@ -8,6 +8,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import type { Kysely } from 'kysely';
 import type { NewRecipientRow, Tables } from '../db/schema.ts';
+import { englishOf, type Problem, problem, ProblemError } from '../problems.ts';
 import { checkRecipient, emailKey } from './validation.ts';
 
 export interface ImportLimits {
@@ -17,7 +18,9 @@ export interface ImportLimits {
 
 export interface InvalidRow {
   line: number;
+  /** The problems in English, joined. */
   reason: string;
+  problems: Problem[];
 }
 
 export interface ImportResult {
@@ -29,12 +32,11 @@ export interface ImportResult {
 }
 
 /** Why a whole import was refused; nothing of it was stored. */
-export class ImportError extends Error {
-  readonly statusCode: 400 | 413 | 415;
-  constructor(statusCode: 400 | 413 | 415, message: string) {
-    super(message);
+export class ImportError extends ProblemError {
+  declare readonly statusCode: 400 | 413 | 415;
+  constructor(statusCode: 400 | 413 | 415, p: Problem) {
+    super(statusCode, p);
     this.name = 'ImportError';
-    this.statusCode = statusCode;
   }
 }
 
@@ -73,7 +75,7 @@ async function spool(source: Readable, file: string, maxBytes: number): Promise<
       seen += chunk.length;
       if (seen > maxBytes) {
         source.resume();
-        throw new ImportError(413, `file is larger than the import limit of ${maxBytes} bytes`);
+        throw new ImportError(413, problem('import.too_large', { maxBytes }));
       }
       if (!out.write(chunk)) await once(out, 'drain');
     }
@@ -87,10 +89,10 @@ async function spool(source: Readable, file: string, maxBytes: number): Promise<
 function utf8Text(): Transform {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const check = (text: string, done: (error: Error | null, text?: string) => void) => {
-    if (text.includes('\u0000')) done(new ImportError(400, 'file contains NUL bytes: expected CSV text, not a binary file'));
+    if (text.includes('\u0000')) done(new ImportError(400, problem('import.binary')));
     else done(null, text);
   };
-  const fail = (done: (error: Error) => void) => done(new ImportError(400, 'file is not valid UTF-8 text: save the CSV as UTF-8'));
+  const fail = (done: (error: Error) => void) => done(new ImportError(400, problem('import.not_utf8')));
   return new Transform({
     readableObjectMode: true,
     transform(chunk: Buffer, _encoding, done) {
@@ -125,7 +127,7 @@ function findColumns(header: string[]): Columns {
       .slice(0, 10)
       .map((h) => JSON.stringify(h.slice(0, 40)))
       .join(', ');
-    throw new ImportError(400, `the header row must name the columns "name" and "email"; missing ${missing} (found ${found})`);
+    throw new ImportError(400, problem('import.header', { missing, found }));
   }
   return { name, email };
 }
@@ -167,14 +169,18 @@ async function storeRows(trx: Kysely<Tables>, file: Readable, limits: ImportLimi
         columns = findColumns(record);
         continue;
       }
-      if (++rows > limits.maxRows) throw new ImportError(400, `file has more than the import limit of ${limits.maxRows} rows`);
+      if (++rows > limits.maxRows) throw new ImportError(400, problem('import.too_many_rows', { maxRows: limits.maxRows }));
 
       const line = info.lines - record.join(',').split('\n').length + 1;
       const checked = checkRecipient({ name: record[columns.name] ?? '', email: record[columns.email] ?? '' });
       if (!checked.ok) {
         result.invalidCount++;
         if (result.invalid.length < MAX_REPORTED_INVALID) {
-          result.invalid.push({ line, reason: Object.values(checked.problems).join('; ') });
+          result.invalid.push({
+            line,
+            reason: Object.values(checked.problems).map(englishOf).join('; '),
+            problems: Object.values(checked.problems),
+          });
         }
         continue;
       }
@@ -191,11 +197,11 @@ async function storeRows(trx: Kysely<Tables>, file: Readable, limits: ImportLimi
     if (error instanceof ImportError) throw error;
     const code = (error as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('CSV_')) {
-      throw new ImportError(400, `the file is not valid CSV: ${(error as Error).message}`);
+      throw new ImportError(400, problem('import.not_csv', { detail: (error as Error).message }));
     }
     throw error;
   }
-  if (columns === undefined) throw new ImportError(400, 'the file is empty: expected a header row with "name" and "email"');
+  if (columns === undefined) throw new ImportError(400, problem('import.empty'));
   await flush();
   return result;
 }

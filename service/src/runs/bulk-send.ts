@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { problem } from '../problems.ts';
 import type { Flags } from '../flags/flags.ts';
 import { type DeliveryPolicy, jobOptions } from '../queue/delivery-policy.ts';
 import { jobId, type Queues, type QueueName } from '../queue/queues.ts';
@@ -31,10 +32,10 @@ export function checkRunRequest(body: { count?: unknown; failureRate?: unknown }
         ? Number(body.failureRate)
         : body.failureRate;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_RUN_SIZE) {
-    throw new RunError(422, `count must be a whole number from 1 to ${MAX_RUN_SIZE}`);
+    throw new RunError(422, problem('run.count.invalid', { max: MAX_RUN_SIZE }));
   }
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1) {
-    throw new RunError(422, 'failureRate must be a number from 0 to 1 (0.3 means 30% of attempts fail)');
+    throw new RunError(422, problem('run.failure_rate.invalid'));
   }
   return { count, failureRate: rate };
 }
@@ -58,7 +59,7 @@ export class BulkSender {
     // splits runs between the queues, and all jobs of one run share a queue.
     const flags = this.#flags.evaluate(randomUUID());
     if (!flags.bulkSend.enabled) {
-      throw new RunError(403, 'bulk sending is switched off (feature flag bulk_send_feature)');
+      throw new RunError(403, problem('run.bulk_send.off'));
     }
     const queue: QueueName = flags.sendStrategy.variant === 'priority' ? 'mail-priority' : 'mail-default';
     const run = await this.#runs.create({ ...request, queue });

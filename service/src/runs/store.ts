@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import { Batcher } from '../db/batcher.ts';
 import type { Outcome, RunRow, Tables } from '../db/schema.ts';
+import { type Problem, problem, ProblemError } from '../problems.ts';
 import { countRecipients } from '../recipients/store.ts';
 
 export type RunStatus = 'queued' | 'sending' | 'completed' | 'completed_with_failures';
@@ -50,12 +51,11 @@ export interface OutcomeInput extends DeliveryKey {
 const pairKey = (key: DeliveryKey) => `${key.runId}:${key.recipientId}`;
 
 /** A run could not be created; nothing was stored. */
-export class RunError extends Error {
-  readonly statusCode: 403 | 422;
-  constructor(statusCode: 403 | 422, message: string) {
-    super(message);
+export class RunError extends ProblemError {
+  declare readonly statusCode: 403 | 422;
+  constructor(statusCode: 403 | 422, p: Problem) {
+    super(statusCode, p);
     this.name = 'RunError';
-    this.statusCode = statusCode;
   }
 }
 
@@ -125,7 +125,7 @@ export class RunStore {
         .executeTakeFirstOrThrow();
       const stored = await countRecipients(trx);
       if (stored < input.count) {
-        throw new RunError(422, `count is ${input.count} but only ${stored} recipients are stored: add or import more first`);
+        throw new RunError(422, problem('run.count.too_large', { count: input.count, stored }));
       }
       await trx
         .insertInto('deliveries')

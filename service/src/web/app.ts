@@ -12,6 +12,8 @@ import type { Tables } from '../db/schema.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { httpMetrics } from './http-metrics.ts';
 import { validationErrors, validatorCompiler } from './validation.ts';
+import { problemBody } from './errors.ts';
+import { ProblemError } from '../problems.ts';
 
 export interface WebDeps {
   config: Config;
@@ -51,6 +53,7 @@ export function baseApp(logger: FastifyBaseLogger): FastifyInstance {
     const status = errorStatus(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     const message = status >= 500 ? 'internal error: see the server log' : error.message;
+    if (error instanceof ProblemError) return reply.status(status).send(problemBody(error.problem));
     const details = status < 500 ? (error as { details?: Record<string, string> }).details : undefined;
     return reply.status(status).send({ error: message, ...(error.code ? { code: error.code } : {}), ...(details ? { details } : {}) });
   });

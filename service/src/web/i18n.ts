@@ -1,5 +1,6 @@
 // UI text in English and Japanese. The locale comes from the `lang` cookie
 // (set by the switch in the header), else from Accept-Language.
+import { filler, type Params, PROBLEMS, type ProblemCode } from '../problems.ts';
 
 export const LOCALES = ['en', 'ja'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -201,29 +202,52 @@ const ja: Record<Key, string> = {
   pods: 'ポッド',
 };
 
-const dictionaries: Record<Locale, Record<Key, string>> = { en, ja };
+// The problems of a user's input (service/src/problems.ts has their codes
+// and English): every code needs its Japanese, or this does not compile.
+const jaProblems: Record<ProblemCode, string> = {
+  'recipient.name.required': '名前は必須です',
+  'recipient.name.not_text': '名前は文字列で指定してください',
+  'recipient.name.empty': '名前が空です',
+  'recipient.name.too_long': '名前が {max} 文字を超えています',
+  'recipient.name.control': '名前に改行などの制御文字が含まれています',
+  'recipient.email.required': 'メールアドレスは必須です',
+  'recipient.email.not_text': 'メールアドレスは文字列で指定してください',
+  'recipient.email.empty': 'メールアドレスが空です',
+  'recipient.email.too_long': 'メールアドレスが {max} 文字を超えています',
+  'recipient.email.invalid': '{email} は有効なメールアドレスではありません',
+  'recipient.email.duplicate': 'メールアドレス {email} の宛先は既に登録されています',
+  'run.count.invalid': '件数は 1 から {max} までの整数で指定してください',
+  'run.failure_rate.invalid': '失敗率は 0 から 1 までの数で指定してください（0.3 は試行の 30% が失敗）',
+  'run.count.too_large': '件数 {count} に対して登録済みの宛先は {stored} 件です。先に宛先を追加またはインポートしてください',
+  'run.bulk_send.off': '一斉送信はオフになっています（機能フラグ bulk_send_feature）',
+  'import.no_file': 'ファイルがありません。CSV をマルチパートのフィールド "file" で送ってください',
+  'import.media_type': 'CSV は text/csv の本文か、マルチパートのフィールド "file" で送ってください',
+  'import.too_large': 'ファイルがインポートの上限 {maxBytes} バイトを超えています',
+  'import.too_many_rows': 'ファイルがインポートの上限 {maxRows} 行を超えています',
+  'import.binary': 'ファイルに NUL バイトが含まれています。バイナリではなく CSV テキストを指定してください',
+  'import.not_utf8': 'ファイルが正しい UTF-8 テキストではありません。CSV を UTF-8 で保存してください',
+  'import.header': 'ヘッダー行に列 "name" と "email" が必要です。{missing} がありません（見つかった列: {found}）',
+  'import.not_csv': 'ファイルが正しい CSV ではありません: {detail}',
+  'import.empty': 'ファイルが空です。"name" と "email" のヘッダー行が必要です',
+};
 
-export type Translate = (key: string, values?: Record<string, string | number>) => string;
+/** Every text a page can ask for: the UI's and the problems'. */
+export type MessageKey = Key | ProblemCode;
 
-type Fill = (values?: Record<string, string | number>) => string;
+const dictionaries: Record<Locale, Record<MessageKey, string>> = { en: { ...en, ...PROBLEMS }, ja: { ...ja, ...jaProblems } };
 
 /**
- * A text made ready to fill once: split at its {placeholders}, so a page's
- * hundred or more calls only join strings. Texts without placeholders are
- * answered as they are.
+ * Typed for the service's code, where a missing or mistyped key fails the
+ * type check; templates pass keys they build (status.queued), and a key with
+ * no text shows as itself.
  */
-function filler(text: string): Fill {
-  const parts = text.split(/\{(\w+)\}/); // literal, name, literal, name, …, literal
-  if (parts.length === 1) return () => text;
-  return (values = {}) => parts.map((part, i) => (i % 2 === 0 ? part : String(values[part] ?? `{${part}}`))).join('');
-}
+export type Translate = (key: MessageKey, values?: Params) => string;
 
 // One translator per language, made once.
 const translators = Object.fromEntries(
   LOCALES.map((locale) => {
-    const fills = new Map<string, Fill>();
-    for (const [key, text] of Object.entries({ ...en, ...dictionaries[locale] })) fills.set(key, filler(text));
-    return [locale, (key: string, values?: Record<string, string | number>) => (fills.get(key) ?? filler(key))(values)];
+    const fills = new Map(Object.entries(dictionaries[locale]).map(([key, text]) => [key, filler(text)]));
+    return [locale, (key: string, values?: Params) => (fills.get(key) ?? filler(key))(values)];
   }),
 ) as Record<Locale, Translate>;
 
@@ -231,11 +255,15 @@ export function translator(locale: Locale): Translate {
   return translators[locale];
 }
 
+/** The problems' texts in a language, unfilled: the dashboard's script fills them for rows it shows itself. */
+export function problemTexts(locale: Locale): Record<ProblemCode, string> {
+  return locale === 'ja' ? jaProblems : PROBLEMS;
+}
+
 export function isLocale(value: unknown): value is Locale {
   return (LOCALES as readonly unknown[]).includes(value);
 }
 
-/** The cookie's choice, else the first supported language of Accept-Language. */
 /** The language the `lang` cookie chose, else the one negotiated from Accept-Language, else English. */
 export function pickLocale(cookie: string | undefined, negotiated: string | false | undefined): Locale {
   if (isLocale(cookie)) return cookie;

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import type { WebDeps } from './app.ts';
+import { problem } from '../problems.ts';
 import { ImportError, importRecipientsCsv, type ImportResult } from '../recipients/csv-import.ts';
 
 // A CSV import over HTTP, shared by the JSON API and the dashboard's form.
@@ -12,10 +13,10 @@ export async function csvUpload(request: FastifyRequest): Promise<Readable> {
       if (part.type === 'file' && part.fieldname === 'file') return part.file;
       if (part.type === 'file') part.file.resume();
     }
-    throw new ImportError(400, 'no file: send the CSV as the multipart field "file"');
+    throw new ImportError(400, problem('import.no_file'));
   }
   if (!(request.body instanceof Readable)) {
-    throw new ImportError(415, 'send the CSV as a text/csv body or as the multipart field "file"');
+    throw new ImportError(415, problem('import.media_type'));
   }
   return request.body;
 }
@@ -26,7 +27,7 @@ export function runImport(deps: WebDeps, upload: Readable): Promise<ImportResult
     (error: unknown) => {
       // @fastify/multipart ends an oversized file with this code instead of an ImportError.
       if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
-        throw new ImportError(413, `file is larger than the import limit of ${deps.config.import.maxBytes} bytes`);
+        throw new ImportError(413, problem('import.too_large', { maxBytes: deps.config.import.maxBytes }));
       }
       throw error;
     },

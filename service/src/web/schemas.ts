@@ -18,10 +18,16 @@ const MAX_ID = 2_147_483_647;
 
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: MAX_ID }) });
 
+const ProblemParams = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]));
+/** A problem of the user's input as a stable code (service/src/problems.ts) with its parameters. */
+const ProblemRef = Type.Object({ code: Type.String(), params: ProblemParams });
+
 export const ErrorBody = Type.Object({
   error: Type.String({ description: 'What was wrong, in English, naming the field.' }),
-  code: Type.Optional(Type.String()),
-  details: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'One problem per field.' })),
+  code: Type.Optional(Type.String({ description: 'A stable code for the problem, such as run.count.too_large, to translate or act on.' })),
+  params: Type.Optional(ProblemParams),
+  details: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'One problem per field, in English.' })),
+  problems: Type.Optional(Type.Record(Type.String(), ProblemRef, { description: 'One problem per field, as a code and its parameters.' })),
 });
 
 /** What any route with a JSON body can answer: not JSON, too large (1 MB), not sent as JSON. */
@@ -57,7 +63,7 @@ export const RecipientPage = Type.Object({ total: Type.Integer(), items: Type.Ar
 export const ImportResult = Type.Object({
   imported: Type.Integer(),
   duplicates: Type.Integer(),
-  invalid: Type.Array(Type.Object({ line: Type.Integer(), reason: Type.String() }), {
+  invalid: Type.Array(Type.Object({ line: Type.Integer(), reason: Type.String(), problems: Type.Array(ProblemRef) }), {
     description: 'The first invalid rows, each with its line and why.',
   }),
   invalidCount: Type.Integer({ description: 'All invalid rows, also those beyond the list.' }),

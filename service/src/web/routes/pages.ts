@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { WebDeps } from '../app.ts';
-import { isLocale } from '../i18n.ts';
+import { isLocale, problemTexts } from '../i18n.ts';
 import { csvUpload, runImport } from '../imports.ts';
 import { renderPage } from '../render.ts';
 import { FAILURES_SHOWN, IdParams, RUNS_SHOWN, type WithDefaults } from '../schemas.ts';
@@ -10,16 +10,17 @@ import { ImportError, type ImportResult } from '../../recipients/csv-import.ts';
 import { checkRecipient } from '../../recipients/validation.ts';
 import { checkRunRequest } from '../../runs/bulk-send.ts';
 import { RunError } from '../../runs/store.ts';
+import { type Problem, problem } from '../../problems.ts';
 
 export const RECIPIENTS_PAGE = 20;
 const SEND_SIZES = [1000, 5000, 10000];
 
 interface DashboardState {
   status?: number;
-  formErrors?: Record<string, string>;
+  formErrors?: Partial<Record<string, Problem>>;
   form?: { name?: string; email?: string; count?: string; failureRate?: string };
   importResult?: ImportResult;
-  error?: string;
+  error?: Problem;
 }
 
 const DashboardQuery = Type.Object({
@@ -55,6 +56,7 @@ export const pages: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
         pages: Math.max(1, Math.ceil(recipients.total / RECIPIENTS_PAGE)),
         q,
         sizes: SEND_SIZES,
+        problemTexts: problemTexts(request.locale),
         form: {},
         formErrors: {},
         ...state,
@@ -86,7 +88,7 @@ export const pages: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
     if ((await deps.recipients.add(checked.value)) === undefined) {
       return dashboard(request, reply, {
         status: 409,
-        formErrors: { email: `a recipient with email ${checked.value.email} already exists` },
+        formErrors: { email: problem('recipient.email.duplicate', { email: checked.value.email }) },
         form,
       });
     }
@@ -106,7 +108,7 @@ export const pages: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
       return dashboard(request, reply, { importResult });
     } catch (error) {
       if (!(error instanceof ImportError)) throw error;
-      return dashboard(request, reply, { status: error.statusCode, error: error.message });
+      return dashboard(request, reply, { status: error.statusCode, error: error.problem });
     }
   });
 
@@ -118,7 +120,7 @@ export const pages: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
     } catch (error) {
       if (!(error instanceof RunError)) throw error;
       const form = { count: String(body.count ?? ''), failureRate: String(body.failureRate ?? '') };
-      return dashboard(request, reply, { status: error.statusCode, formErrors: { count: error.message }, form });
+      return dashboard(request, reply, { status: error.statusCode, formErrors: { count: error.problem }, form });
     }
   });
 

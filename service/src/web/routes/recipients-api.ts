@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { WebDeps } from '../app.ts';
+import { fieldProblemsBody } from '../errors.ts';
 import { csvUpload, runImport } from '../imports.ts';
+import { problem } from '../../problems.ts';
 import { checkRecipient } from '../../recipients/validation.ts';
 import {
   BODY_ERRORS,
@@ -55,16 +57,14 @@ export const recipientsApi: FastifyPluginAsyncTypebox<WebDeps> = async (app, dep
           return reply.status(400).send({ error: 'expected a JSON object with name and email', details: {} });
         }
         const checked = checkRecipient(body);
-        if (!checked.ok) return reply.status(400).send({ error: Object.values(checked.problems).join('; '), details: checked.problems });
+        if (!checked.ok) return reply.status(400).send(fieldProblemsBody(checked.problems));
         request.body = checked.value;
       },
     },
     async (request, reply) => {
       const recipient = await deps.recipients.add(request.body);
       if (recipient === undefined) {
-        return reply
-          .status(409)
-          .send({ error: `a recipient with email ${request.body.email} already exists`, details: { email: 'duplicate' } });
+        return reply.status(409).send(fieldProblemsBody({ email: problem('recipient.email.duplicate', { email: request.body.email }) }));
       }
       return reply.status(201).send(recipient);
     },
