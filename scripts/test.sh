@@ -14,9 +14,10 @@ lacks: Node 24 under .tools/, the npm dependencies, Debian's redis-server,
 postgresql, shellcheck, chromium, fonts-ipafont-gothic, openssl, git,
 docker.io, docker-compose and debootstrap (the image test runs its own Docker
 Engine and, where Docker Hub is out of reach, a local base image), and,
-built with Go into ~/.cache/mail-worker: Helm 4 and Helm 3, Mailpit, and the test
-cluster (scripts/cluster-local.sh), which it starts in a temporary folder for
-the suite and stops afterwards. Extra arguments go to tap, e.g. one file:
+built with Go into ~/.cache/mail-worker: Helm 4 and Helm 3, Mailpit, helm-docs
+and helm-values-schema-json, and the test cluster (scripts/cluster-local.sh),
+which it starts in a temporary folder for the suite and stops afterwards; and
+Schemathesis from PyPI into a virtual environment there. Extra arguments go to tap, e.g. one file:
   scripts/test.sh service/test/delivery.test.ts
 USAGE
   exit 0
