@@ -70,11 +70,6 @@ export function processTree(root: number): number[] {
   return tree;
 }
 
-/** CPU seconds of a process tree, counting processes that ended meanwhile as far as last seen. */
-export function treeCpuSeconds(root: number): number {
-  return processTree(root).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-}
-
 /** Busy and total CPU seconds of the whole machine, all cores (from /proc/stat). */
 export function machineCpu(): { busy: number; total: number } {
   const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] as string).split(/\s+/).slice(1).map(Number);

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { Batcher } from '../db/batcher.ts';
 import type { Outcome, RunRow, Tables } from '../db/schema.ts';
 import { type Problem, problem, ProblemError } from '../problems.ts';
@@ -70,9 +70,14 @@ export function runStatus(run: Pick<RunRow, 'sent' | 'failed' | 'finished_at'>):
  * writers' tallies.
  */
 const counted = (column: Outcome | 'retried') =>
-  sql<number>`case when runs.finished_at is null
-    then (select cast(coalesce(sum(${sql.ref(column)}), 0) as integer) from run_tallies where run_tallies.run_id = runs.id)
-    else runs.${sql.ref(column)} end`.as(column);
+  sql<number>`case when runs.finished_at is null then ${tallied(sql.ref(column), sql.ref('runs.id'))} else runs.${sql.ref(column)} end`.as(
+    column,
+  );
+
+/** The sum of an expression over a run's tallies (0 when it has none). */
+function tallied(sum: RawBuilder<unknown>, runId: RawBuilder<unknown> | number) {
+  return sql<number>`(select cast(coalesce(sum(${sum}), 0) as integer) from run_tallies where run_tallies.run_id = ${runId})`;
+}
 const RUN_COLUMNS = ['id', 'total', 'enqueued', 'enqueue_cursor', 'queue', 'failure_rate', 'created_at', 'finished_at'] as const;
 
 function toRun(row: RunRow): Run {
@@ -251,15 +256,14 @@ export class RunStore {
   async #recordRetries(runIds: number[]): Promise<undefined[]> {
     const perRun = new Map<number, number>();
     for (const runId of runIds) perRun.set(runId, (perRun.get(runId) ?? 0) + 1);
-    await this.#db.transaction().execute(async (trx) => {
-      for (const [runId, retried] of [...perRun].sort(([a], [b]) => a - b)) await this.#addToTally(trx, runId, { retried });
-    });
+    // Each addition stands alone: no transaction around them.
+    for (const [runId, retried] of perRun) await this.#addToTally(this.#db, runId, { retried });
     return runIds.map(() => undefined);
   }
 
   /** Adds to this writer's tally of the run. */
-  #addToTally(trx: Transaction<Tables>, runId: number, counts: { sent?: number; failed?: number; retried?: number }) {
-    return trx
+  #addToTally(db: Kysely<Tables>, runId: number, counts: { sent?: number; failed?: number; retried?: number }) {
+    return db
       .insertInto('run_tallies')
       .values({ run_id: runId, writer: this.#writer, ...counts })
       .onConflict((conflict) =>
@@ -281,19 +285,17 @@ export class RunStore {
    * commit and check calls it again (see the processor).
    */
   async finishIfComplete(runId: number): Promise<void> {
-    const tallied = (sum: RawBuilder<unknown>) =>
-      sql<number>`(select cast(coalesce(sum(${sum}), 0) as integer) from run_tallies where run_id = ${runId})`;
     await this.#db
       .updateTable('runs')
       .set({
         finished_at: new Date().toISOString(),
-        sent: tallied(sql.ref('sent')),
-        failed: tallied(sql.ref('failed')),
-        retried: tallied(sql.ref('retried')),
+        sent: tallied(sql.ref('sent'), runId),
+        failed: tallied(sql.ref('failed'), runId),
+        retried: tallied(sql.ref('retried'), runId),
       })
       .where('id', '=', runId)
       .where('finished_at', 'is', null)
-      .where('total', '=', tallied(sql`sent + failed`))
+      .where('total', '=', tallied(sql`sent + failed`, runId))
       .execute();
   }
 

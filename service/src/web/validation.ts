@@ -30,7 +30,7 @@ interface JsonSchema {
 }
 
 /** What a value must be, in words, from its schema. */
-export function describe(schema: JsonSchema): string {
+function describe(schema: JsonSchema): string {
   const range = (what: string) => {
     const { minimum: min, maximum: max } = schema;
     if (min !== undefined && max !== undefined && max < Number.MAX_SAFE_INTEGER) return `${what} from ${min} to ${max}`;
