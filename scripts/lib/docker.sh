@@ -30,8 +30,10 @@ start_private_engine() {
   printf 'unix://%s/docker.sock\n' "$dir"
 }
 
+# stop_private_engine DIR [--keep-data]: stops it and deletes DIR, or with
+# --keep-data keeps its images and build cache for the next start.
 stop_private_engine() {
-  local dir="$1" pid
+  local dir="$1" keep="${2:-}" pid
   [[ -d "$dir" ]] || return 0
   if [[ -f "$dir/docker.pid" ]]; then
     pid="$(cat "$dir/docker.pid")"
@@ -43,7 +45,7 @@ stop_private_engine() {
   # bind-mounts under its exec root stays mounted: unmount everything below DIR.
   awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r |
     while read -r mountpoint; do umount "$mountpoint" 2>/dev/null || umount -l "$mountpoint"; done
-  rm -rf "$dir"
+  [[ "$keep" == --keep-data ]] || rm -rf "$dir"
 }
 
 # The docker CLI of the engine's own release when Debian's is there (a newer

@@ -34,7 +34,8 @@ go_exec_name() {
 # Builds each PACKAGE (import paths inside MODULE or its dependencies) into
 # $MAIL_WORKER_CACHE/bin/NAME-VERSION/, unless all are there already.
 # SIBLING_VERSION is the version local-folder replacements point at (for
-# Kubernetes v1.x.y the staging modules are v0.x.y).
+# Kubernetes v1.x.y the staging modules are v0.x.y). GO_BUILD_TAGS, when
+# set, are the build's tags.
 go_wrapper_build() {
   local name="$1" module="$2" version="$3" sibling="$4" ldflags="$5"
   shift 5
@@ -70,7 +71,7 @@ go_wrapper_build() {
     cd "$src"
     # -mod=mod fills go.sum from the proxy; -v names each package as it
     # compiles, which is the progress a person watches on a cold machine.
-    GOFLAGS=-mod=mod go build -v -trimpath -ldflags "-s -w $ldflags" -o "$out/" "$@" 2>&1 |
+    GOFLAGS=-mod=mod go build -v -trimpath ${GO_BUILD_TAGS:+-tags "$GO_BUILD_TAGS"} -ldflags "-s -w $ldflags" -o "$out/" "$@" 2>&1 |
       awk -v name="$name" '
         /^go: downloading/ { if (++d % 50 == 0) { printf "  %s: %d modules downloaded\n", name, d; fflush() }; next }
         /[ :]/ { print; fflush(); next } # not an import path: a compiler message

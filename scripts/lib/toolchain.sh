@@ -164,14 +164,19 @@ helm_release_flags() {
 # control plane and kubectl in one build sharing their packages, etcd, kwok,
 # and the Argo Rollouts and Argo CD controllers. A cold machine spends about
 # 27 CPU-minutes here, once (docs/test-cluster.md); later clones reuse it.
-ensure_cluster_binaries() {
-  local k8s="$KUBERNETES_VERSION" minor ldflags="" pkg bin="$MAIL_WORKER_CACHE/bin"
-  minor="$(cut -d. -f2 <<<"$k8s")"
-  # The version the API server reports (Helm's .Capabilities.KubeVersion).
+# The version Kubernetes' programs report (the API server's is Helm's
+# .Capabilities.KubeVersion), as linker flags.
+kubernetes_ldflags() {
+  local k8s="$KUBERNETES_VERSION" pkg
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=$k8s -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+    printf ' -X %s.gitVersion=%s -X %s.gitMajor=1 -X %s.gitMinor=%s -X %s.gitTreeState=clean' \
+      "$pkg" "$k8s" "$pkg" "$pkg" "$(cut -d. -f2 <<<"$k8s")" "$pkg"
   done
-  go_wrapper_build kubernetes k8s.io/kubernetes "$k8s" "v0.${k8s#v1.}" "$ldflags" \
+}
+
+ensure_cluster_binaries() {
+  local k8s="$KUBERNETES_VERSION" bin="$MAIL_WORKER_CACHE/bin"
+  go_wrapper_build kubernetes k8s.io/kubernetes "$k8s" "v0.${k8s#v1.}" "$(kubernetes_ldflags)" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
   go_wrapper_build etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$ETCD_VERSION" "" go.etcd.io/etcd/server/v3
@@ -191,6 +196,31 @@ ensure_cluster_binaries() {
   export KWOK="$bin/kwok-$KWOK_VERSION/kwok"
   export ROLLOUTS_CONTROLLER="$bin/argo-rollouts-$ARGO_ROLLOUTS_VERSION/rollouts-controller"
   export ARGOCD_BIN="$bin/argo-cd-$ARGO_CD_VERSION/cmd"
+}
+
+# Prometheus, for the real node's analysis test: scraping the pods it
+# finds through the API server, it answers the Rollout's queries. Built with
+# Kubernetes service discovery only (its build tags leave out the cloud
+# providers' SDKs): PROMETHEUS_BIN points at it.
+ensure_prometheus() {
+  GO_BUILD_TAGS=remove_all_sd,enable_kubernetes_sd go_wrapper_build prometheus github.com/prometheus/prometheus \
+    "$PROMETHEUS_VERSION" "$PROMETHEUS_VERSION" \
+    "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" github.com/prometheus/prometheus/cmd/prometheus
+  export PROMETHEUS_BIN="$MAIL_WORKER_CACHE/bin/prometheus-$PROMETHEUS_VERSION/prometheus"
+}
+
+# The programs of the test cluster's real node (cluster-local.sh up --real):
+# kubelet and kube-proxy from the same Kubernetes release as the control
+# plane (a second build that reuses its compiled packages), and CoreDNS.
+ensure_real_node_binaries() {
+  local k8s="$KUBERNETES_VERSION" bin="$MAIL_WORKER_CACHE/bin"
+  go_wrapper_build kubernetes-node k8s.io/kubernetes "$k8s" "v0.${k8s#v1.}" "$(kubernetes_ldflags)" \
+    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
+  go_wrapper_build coredns github.com/coredns/coredns "$COREDNS_VERSION" "$COREDNS_VERSION" \
+    "-X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" github.com/coredns/coredns
+  export KUBELET="$bin/kubernetes-node-$k8s/kubelet"
+  export KUBE_PROXY="$bin/kubernetes-node-$k8s/kube-proxy"
+  export COREDNS="$bin/coredns-$COREDNS_VERSION/coredns"
 }
 
 # The CRDs of the add-ons the chart can use, one file a line, read from their

@@ -19,6 +19,11 @@ HELM3_VERSION=v3.22.0
 KUBERNETES_VERSION=v1.37.2
 ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
+# The real node's DNS (kubelet and kube-proxy come with KUBERNETES_VERSION).
+COREDNS_VERSION=v1.14.7
+# The Prometheus the real node's analysis test runs (module v0.316.0 is
+# Prometheus 3.16.0).
+PROMETHEUS_VERSION=v0.316.0
 # What makes the chart's values.schema.json and its README's values table
 # from the annotations in values.yaml (scripts/chart-docs.sh).
 HELM_DOCS_VERSION=v1.14.2
