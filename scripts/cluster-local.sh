@@ -9,7 +9,7 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: scripts/cluster-local.sh up|down|status|env|publish [--dir DIR]
+usage: scripts/cluster-local.sh up|down|status|env|publish [--dir DIR] [--real]
 
   up       build what is missing (once per machine, cached under
            ~/.cache/mail-worker), then start the cluster; prints its env
@@ -21,6 +21,9 @@ usage: scripts/cluster-local.sh up|down|status|env|publish [--dir DIR]
 
   --dir DIR   state folder (default ~/.cache/mail-worker/cluster-local);
               everything the cluster writes stays inside it
+  --real      (up) add a real node that runs containers: containerd, a
+              kubelet, kube-proxy and CoreDNS, with the chart's images built
+              here (root only; one per machine; docs/test-cluster.md)
 
 Every server listens on a free port of 127.0.0.1. A second `up` first
 cleans up after a crashed one. Use it like any cluster:
@@ -33,9 +36,11 @@ shift || true
 # shellcheck source=lib/toolchain.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
 dir="$MAIL_WORKER_CACHE/cluster-local"
+real=false
 while (($# > 0)); do
   case "$1" in
     --dir) dir="${2:?--dir needs a folder}"; shift 2 ;;
+    --real) real=true; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -48,6 +53,12 @@ esac
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
 pki="$dir/pki"
+# shellcheck source=lib/docker.sh
+source "$MAIL_WORKER_ROOT/scripts/lib/docker.sh"
+# shellcheck source=lib/cluster/real-node.sh
+source "$MAIL_WORKER_ROOT/scripts/lib/cluster/real-node.sh"
+# shellcheck source=lib/cluster/images.sh
+source "$MAIL_WORKER_ROOT/scripts/lib/cluster/images.sh"
 
 # --- processes ---------------------------------------------------------------
 
@@ -92,6 +103,7 @@ stop_all() {
     if ours "$pid"; then kill "$pid" 2>/dev/null || true; fi
   done
   for file in "$dir"/pids/*; do
+    [[ -f "$file" ]] || continue
     pid="$(cat "$file")"
     name="$(basename "$file")"
     for _ in $(seq 50); do ours "$pid" || break; sleep 0.2; done
@@ -119,7 +131,7 @@ make_pki() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
     -keyout "$pki/ca.key" -out "$pki/ca.crt" -subj /CN=mail-worker-test-cluster-ca 2>/dev/null
   issue apiserver /CN=kube-apiserver "$(printf '%s\n' \
-    'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local' \
+    "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,IP:$REAL_NODE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
     'extendedKeyUsage=serverAuth')"
   # One administrator identity for every component and test: this cluster
   # checks charts, not RBAC between control-plane parts.
@@ -128,6 +140,7 @@ make_pki() {
   openssl rsa -in "$pki/service-accounts.key" -pubout -out "$pki/service-accounts.pub" 2>/dev/null
 }
 
+# write_kubeconfig ADDRESS PORT
 write_kubeconfig() {
   cat >"$dir/kubeconfig" <<EOF
 apiVersion: v1
@@ -135,7 +148,7 @@ kind: Config
 clusters:
   - name: mail-worker-test
     cluster:
-      server: https://127.0.0.1:$1
+      server: https://$1:$2
       certificate-authority: $pki/ca.crt
 users:
   - name: admin
@@ -309,19 +322,39 @@ print_env() {
   printf 'export PATH=%q:"$PATH"\n' "$(dirname "$KUBECTL")"
 }
 
+stop_cluster() {
+  stop_all
+  if has_real_node; then real_node_cleanup; fi
+}
+
 up() {
   ensure_node
   ensure_packages openssl:openssl redis-server:redis-server git:git
   ensure_helm
   ensure_cluster_binaries
+  [[ "$real" == false ]] || ensure_real_node_prerequisites
   if [[ -d "$dir/pids" ]]; then
     log "cleaning up an earlier cluster in $dir"
-    stop_all
+    stop_cluster
   fi
   find "$dir" -mindepth 1 -delete
-  local started=$SECONDS etcd_port apiserver_port
-  log "starting the test cluster in $dir"
+  local started=$SECONDS etcd_port apiserver_port address=127.0.0.1 apiserver_network=()
+  log "starting the test cluster in $dir$([[ "$real" == false ]] || echo ", with a real node")"
   make_pki
+  if [[ "$real" == true ]]; then
+    claim_real_node
+    make_real_node_bridge
+    # Pods reach the API server (the `kubernetes` Service) on the node's
+    # address, so it listens there, and the endpoint reconciler publishes it.
+    address="$REAL_NODE_IP"
+    apiserver_network=(--endpoint-reconciler-type lease
+      --kubelet-client-certificate "$pki/admin.crt" --kubelet-client-key "$pki/admin.key"
+      --kubelet-preferred-address-types InternalIP)
+  else
+    # No endpoint reconciler: it would publish 127.0.0.1 as the `kubernetes`
+    # Service's endpoint, which the API refuses, and no pod here dials it.
+    apiserver_network=(--endpoint-reconciler-type none)
+  fi
 
   etcd_port="$(free_port)"
   start etcd "$ETCD" --name test --data-dir "$dir/etcd" --unsafe-no-fsync \
@@ -330,16 +363,16 @@ up() {
   wait_until etcd 30 curl -sf "http://127.0.0.1:$etcd_port/health"
 
   apiserver_port="$(free_port)"
-  write_kubeconfig "$apiserver_port"
-  # No endpoint reconciler: it would publish 127.0.0.1 as the `kubernetes`
-  # Service's endpoint, which the API refuses, and no pod here dials it.
+  write_kubeconfig "$address" "$apiserver_port"
+  # PodNodeSelector and PodTolerationRestriction let a namespace send its
+  # pods to the real node (test/helpers/real-node.ts).
   start kube-apiserver "$KUBE_APISERVER" --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$apiserver_port" \
+    --bind-address "$address" --advertise-address "$address" --secure-port "$apiserver_port" \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" --client-ca-file "$pki/ca.crt" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$pki/service-accounts.pub" --service-account-signing-key-file "$pki/service-accounts.key" \
-    --service-cluster-ip-range 10.96.0.0/16 --authorization-mode Node,RBAC --endpoint-reconciler-type none \
-    --allow-privileged=true --profiling=false
+    --service-cluster-ip-range 10.96.0.0/16 --authorization-mode Node,RBAC "${apiserver_network[@]}" \
+    --enable-admission-plugins PodNodeSelector,PodTolerationRestriction --allow-privileged=true --profiling=false
   wait_until kube-apiserver 90 api_ready
 
   start kube-controller-manager "$KUBE_CONTROLLER_MANAGER" --kubeconfig "$dir/kubeconfig" \
@@ -358,7 +391,7 @@ up() {
     --server-address "127.0.0.1:$(free_port)" --node-ip 127.0.0.1 --cidr 10.244.0.1/16 \
     --node-lease-duration-seconds 40
   start node-agent node "$MAIL_WORKER_ROOT/scripts/lib/cluster/node-agent.ts" \
-    --server "https://127.0.0.1:$apiserver_port" --ca "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key"
+    --server "https://$address:$apiserver_port" --ca "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key"
   wait_until kwok 60 kubectl wait --for condition=Ready --timeout 1s node --all
 
   apply_crds
@@ -367,6 +400,7 @@ up() {
     --leader-elect=false --metricsPort "$(free_port)" --healthzPort "$(free_port)" --loglevel warn
   start_git
   start_argocd
+  [[ "$real" == false ]] || real_node_up
   log "test cluster up in $((SECONDS - started))s; use it with: eval \"\$(scripts/cluster-local.sh env --dir $dir)\""
   print_env
 }
@@ -375,6 +409,7 @@ status() {
   local file pid
   [[ -d "$dir/pids" ]] || { echo "no cluster in $dir"; return 0; }
   for file in "$dir"/pids/*; do
+    [[ -f "$file" ]] || continue
     pid="$(cat "$file")"
     if ours "$pid"; then state=running; else state=stopped; fi
     printf '%-36s pid %-8s %s\n' "$(basename "$file")" "$pid" "$state"
@@ -385,7 +420,7 @@ status() {
 case "$command" in
   up) up ;;
   down)
-    stop_all
+    stop_cluster
     rm -rf "$dir"
     log "test cluster in $dir stopped and removed"
     ;;

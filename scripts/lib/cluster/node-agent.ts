@@ -146,9 +146,18 @@ function byKey(list: List<DataObject>): Map<string, DataObject> {
 }
 
 async function checkPods(): Promise<void> {
-  const pods = await api<List<Pod>>('GET', '/api/v1/pods?fieldSelector=status.phase%3DPending');
+  const [pods, nodes] = await Promise.all([
+    api<List<Pod>>('GET', '/api/v1/pods?fieldSelector=status.phase%3DPending'),
+    // Only kwok's nodes: the real node's kubelet checks its pods itself.
+    api<List<{ metadata: ObjectMeta }>>('GET', '/api/v1/nodes?labelSelector=type%3Dkwok'),
+  ]);
+  const simulated = new Set(nodes.items.map((n) => n.metadata.name));
   const waiting = pods.items.filter(
-    (p) => p.spec.nodeName && !p.metadata.deletionTimestamp && p.metadata.annotations?.[CONFIG_READY_ANNOTATION] !== 'ready',
+    (p) =>
+      p.spec.nodeName &&
+      simulated.has(p.spec.nodeName) &&
+      !p.metadata.deletionTimestamp &&
+      p.metadata.annotations?.[CONFIG_READY_ANNOTATION] !== 'ready',
   );
   if (waiting.length === 0) return;
   const [secrets, configMaps] = await Promise.all([

@@ -1,0 +1,131 @@
+# shellcheck shell=bash
+# The images the test cluster's real node runs, made on this machine (no
+# registry is reachable): the service's image from the real Dockerfile, at
+# two versions for rollouts, and the test stand-ins under test/images/ for
+# what the chart runs beside it. Each is built once per change of its inputs
+# by a Docker Engine of the cache's own (its layer cache makes a changed
+# service a quick rebuild), saved as a tar under
+# ~/.cache/mail-worker/images/, and imported into the node's containerd.
+# Sourced by cluster-local.sh after docker.sh and real-node.sh.
+# shellcheck disable=SC2154 # dir is cluster-local.sh's
+
+CLUSTER_IMAGES=(pause redis postgresql mailpit unleash app app-next)
+IMAGE_CACHE="$MAIL_WORKER_CACHE/images"
+
+# The files an image is made from, relative to the repository.
+image_inputs() {
+  case "$1" in
+    app | app-next)
+      printf '%s\n' Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json
+      git -C "$MAIL_WORKER_ROOT" ls-files --cached --others --exclude-standard service/src service/views service/public
+      ;;
+    unleash)
+      # Its unleash-server is the version package-lock.json pins for the suite.
+      printf '%s\n' package-lock.json
+      ;&
+    *) git -C "$MAIL_WORKER_ROOT" ls-files --cached --others --exclude-standard "test/images/$1" ;;
+  esac
+  # Every image stands on the base image, whose Node and npm are pinned
+  # there, and is named and built by this file.
+  printf '%s\n' scripts/base-image.sh scripts/lib/versions.sh scripts/lib/cluster/images.sh
+}
+
+# A tag that changes exactly when the image's inputs do.
+image_key() {
+  local name="$1"
+  (
+    cd "$MAIL_WORKER_ROOT" || exit
+    image_inputs "$name" | sort -u | while read -r file; do [[ -f "$file" ]] && sha256sum "$file"; done
+    echo "$name"
+  ) | sha256sum | cut -c1-12
+}
+
+# The image the real node knows as NAME (test/images/NAME, or the service:
+# app and app-next are two versions, two tags of one repository).
+real_node_image() { printf 'mail-worker-test/%s:%s\n' "${1%-next}" "$(image_key "$1")"; }
+
+# Builds the images whose tar is not in the cache, with one engine start.
+build_cluster_images() {
+  local name missing=() engine="$IMAGE_CACHE/engine" host context
+  mkdir -p "$IMAGE_CACHE"
+  for name in "${CLUSTER_IMAGES[@]}"; do
+    [[ -f "$IMAGE_CACHE/$name-$(image_key "$name").tar" ]] || missing+=("$name")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  ensure_mailpit
+  # One builder at a time per machine: the engine's folder is shared.
+  exec {lock}>"$IMAGE_CACHE/engine.lock"
+  flock "$lock"
+  log "building the real node's images: ${missing[*]} (Docker Engine in $engine, kept for its layer cache)"
+  host="$(start_private_engine "$engine")"
+  context="$(mktemp -d "${TMPDIR:-/tmp}/mail-worker-images.XXXXXX")"
+  for name in "${missing[@]}"; do
+    DOCKER_HOST="$host" build_cluster_image "$name" "$context/$name"
+  done
+  DOCKER_HOST="$host" docker_cli image prune -f >/dev/null
+  stop_private_engine "$engine" --keep-data
+  flock -u "$lock"
+  rm -rf "$context"
+}
+
+# build_cluster_image NAME CONTEXT: builds mail-worker-test/NAME:KEY and saves it.
+build_cluster_image() {
+  local name="$1" context="$2" ref key args=()
+  key="$(image_key "$name")"
+  ref="$(real_node_image "$name")"
+  mkdir -p "$context"
+  case "$name" in
+    app | app-next)
+      # The service's own image, as scripts/image.sh builds it; the version
+      # it reports (APP_VERSION) is its tag, so two versions can be told apart.
+      ensure_base_image
+      context="$MAIL_WORKER_ROOT"
+      args=(--build-arg "VERSION=$key")
+      ;;
+    pause)
+      cp "$MAIL_WORKER_ROOT/test/images/pause/Dockerfile" "$context/"
+      gcc -static -O2 -s -Wall -Wextra -Werror -o "$context/pause" "$MAIL_WORKER_ROOT/test/images/pause/pause.c"
+      ;;
+    mailpit)
+      ensure_base_image
+      cp "$MAIL_WORKER_ROOT/test/images/mailpit/Dockerfile" "$MAILPIT_BIN" "$context/"
+      ;;
+    unleash)
+      ensure_base_image
+      cp -r "$MAIL_WORKER_ROOT/test/images/unleash/." "$context/"
+      args=(--build-arg "UNLEASH_VERSION=$(node -p 'require(process.argv[1]).version' \
+        "$MAIL_WORKER_ROOT/node_modules/unleash-server/package.json")")
+      ;;
+    *)
+      ensure_base_image
+      cp -r "$MAIL_WORKER_ROOT/test/images/$name/." "$context/"
+      ;;
+  esac
+  log "building $ref"
+  DOCKER_BUILDKIT=1 docker_cli build --network host -q "${args[@]}" -t "$ref" "$context" >/dev/null ||
+    die "building $ref failed (run: DOCKER_BUILDKIT=1 docker build --network host ${args[*]} $context)"
+  docker_cli save "$ref" -o "$IMAGE_CACHE/$name-$key.tar.partial"
+  mv "$IMAGE_CACHE/$name-$key.tar.partial" "$IMAGE_CACHE/$name-$key.tar"
+  # Older tars of this image are never used again.
+  find "$IMAGE_CACHE" -maxdepth 1 -name "$name-????????????.tar" -not -name "$name-$key.tar" -delete
+}
+
+import_cluster_images() {
+  local name
+  build_cluster_images
+  log "importing ${#CLUSTER_IMAGES[@]} images into the real node's containerd"
+  for name in "${CLUSTER_IMAGES[@]}"; do
+    ctr_k8s images import "$IMAGE_CACHE/$name-$(image_key "$name").tar" >/dev/null ||
+      die "importing $(real_node_image "$name") into containerd failed"
+  done
+  # What the tests select with values (test/helpers/real-node.ts).
+  local separator=''
+  {
+    printf '{'
+    for name in "${CLUSTER_IMAGES[@]}"; do
+      printf '%s\n  "%s": "%s"' "$separator" "$name" "$(real_node_image "$name")"
+      separator=,
+    done
+    printf '\n}\n'
+  } >"$dir/images.json"
+}

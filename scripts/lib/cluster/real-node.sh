@@ -1,0 +1,279 @@
+# shellcheck shell=bash
+# The test cluster's real node (scripts/cluster-local.sh up --real): Debian's
+# containerd and runc with a kubelet, kube-proxy and CoreDNS built from the Go
+# module proxy, so the chart's containers really run. Sourced by
+# cluster-local.sh, whose start, wait_until, kubectl, log and die it uses.
+# shellcheck disable=SC2154 # dir and pki are cluster-local.sh's
+#
+# The machine's rules (docs/test-cluster.md, "The real node"):
+# - pods live on a private bridge with no route out and no masquerading;
+#   CoreDNS answers cluster.local and forwards nowhere;
+# - the API server, kubelet and CoreDNS listen on the bridge's address (the
+#   pods' gateway), never on the machine's own network;
+# - everything added to the machine (bridge, iptables chains, cgroups,
+#   mounts, sysctls the kubelet changes) is recorded in REAL_NODE_RECORD and
+#   removed on `down`, or on the next `up` after a crash.
+# One real node per machine: kube-proxy's iptables chains are global.
+
+REAL_NODE_NAME=real-node
+REAL_NODE_BRIDGE=mwk0
+REAL_NODE_SUBNET=10.88.0.0/24
+REAL_NODE_IP=10.88.0.1
+REAL_NODE_CGROUP=mail-worker-real-node
+# Pods of the kwok matrix must never land here: the node is tainted, and a
+# namespace that wants real pods says so with real_node_namespace's annotations.
+REAL_NODE_TAINT=mail-worker.local/real-node
+REAL_NODE_RECORD=/run/mail-worker-real-node
+# What the kubelet sets on a node it manages (its "kernel defaults"); their
+# values before it started are restored on down.
+REAL_NODE_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
+  kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
+
+ensure_real_node_prerequisites() {
+  [[ "$(id -u)" == 0 ]] || die "the real node runs containers: run cluster-local.sh up --real as root"
+  ensure_packages containerd:containerd runc:runc ctr:containerd /usr/lib/cni/bridge:containernetworking-plugins \
+    iptables:iptables conntrack:conntrack ip:iproute2 gcc:gcc /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
+  ensure_real_node_binaries
+}
+
+# Claims the machine's one real node for this cluster, cleaning up after a
+# real node whose cluster crashed (or refusing if it still runs).
+claim_real_node() {
+  local owner
+  if [[ -f "$REAL_NODE_RECORD/owner" ]]; then
+    owner="$(cat "$REAL_NODE_RECORD/owner")"
+    if [[ "$owner" != "$dir" ]] && [[ -f "$owner/pids/kubelet" ]] &&
+      [[ "$(readlink "/proc/$(cat "$owner/pids/kubelet")/cwd" 2>/dev/null)/" == "$owner/"* ]]; then
+      die "the real node of the cluster in $owner still runs (one per machine): stop it with scripts/cluster-local.sh down --dir $owner"
+    fi
+    log "removing what an earlier real node (cluster $owner) left on this machine"
+    real_node_cleanup
+  fi
+  mkdir -p "$REAL_NODE_RECORD"
+  echo "$dir" >"$REAL_NODE_RECORD/owner"
+  local name
+  for name in "${REAL_NODE_SYSCTLS[@]}"; do
+    printf '%s=%s\n' "$name" "$(sysctl -n "$name")"
+  done >"$REAL_NODE_RECORD/sysctls"
+}
+
+# The bridge first: its address is the node's IP, where the API server
+# listens for pods (the `kubernetes` Service's endpoint).
+make_real_node_bridge() {
+  ip link add "$REAL_NODE_BRIDGE" type bridge
+  ip addr add "$REAL_NODE_IP/24" dev "$REAL_NODE_BRIDGE"
+  ip link set "$REAL_NODE_BRIDGE" up
+}
+
+start_containerd() {
+  local c="$dir/containerd"
+  mkdir -p "$c" "$dir/cni/net.d" "$dir/cni/ipam"
+  # Pods get addresses from the bridge's subnet and one route, to the
+  # Services' range through the node: no default route, no masquerading.
+  cat >"$dir/cni/net.d/10-mail-worker.conflist" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "mail-worker-real-node",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$REAL_NODE_BRIDGE",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "dataDir": "$dir/cni/ipam",
+        "ranges": [[{ "subnet": "$REAL_NODE_SUBNET", "gateway": "$REAL_NODE_IP" }]],
+        "routes": [{ "dst": "10.96.0.0/16" }]
+      }
+    },
+    { "type": "loopback" }
+  ]
+}
+EOF
+  cat >"$c/config.toml" <<EOF
+version = 2
+root = "$c/root"
+state = "$c/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs"]
+[grpc]
+  address = "$c/containerd.sock"
+[ttrpc]
+  address = "$c/containerd-ttrpc.sock"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$c/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$(real_node_image pause)"
+  # Root here lacks CAP_SYS_RESOURCE: without this every sandbox fails with
+  # "can't get final child's PID from pipe: EOF".
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  stream_server_address = "127.0.0.1"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$dir/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+EOF
+  start containerd containerd --config "$c/config.toml"
+  wait_until containerd 30 ctr --address "$c/containerd.sock" version
+}
+
+ctr_k8s() { ctr --address "$dir/containerd/containerd.sock" --namespace k8s.io "$@"; }
+
+start_kubelet() {
+  local k="$dir/kubelet" controller
+  mkdir -p "$k" "$dir/pod-logs"
+  : >"$k/resolv.conf" # pods learn no nameserver of the machine's
+  # Pods' cgroups under a root of our own, so cleanup finds all of them.
+  for controller in /sys/fs/cgroup/*/; do
+    [[ -f "$controller/cgroup.procs" ]] && mkdir -p "$controller$REAL_NODE_CGROUP"
+  done
+  cat >"$k/config.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+# This machine has cgroup v1 only.
+failCgroupV1: false
+cgroupDriver: cgroupfs
+cgroupRoot: /$REAL_NODE_CGROUP
+address: $REAL_NODE_IP
+port: $(free_port)
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: $(free_port)
+containerRuntimeEndpoint: unix://$dir/containerd/containerd.sock
+authentication:
+  anonymous: { enabled: false }
+  webhook: { enabled: false }
+  x509: { clientCAFile: $pki/ca.crt }
+authorization: { mode: AlwaysAllow }
+clusterDomain: cluster.local
+clusterDNS: [$REAL_NODE_IP]
+resolvConf: $k/resolv.conf
+podLogsDir: $dir/pod-logs
+registerWithTaints:
+  - { key: $REAL_NODE_TAINT, value: "true", effect: NoSchedule }
+failSwapOn: false
+# Every image was imported and none can be pulled again: never collect them.
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+# The kubelet cannot read this machine's disk usage: no disk-pressure eviction.
+evictionHard: { memory.available: 100Mi }
+localStorageCapacityIsolation: false
+serializeImagePulls: false
+EOF
+  start kubelet "$KUBELET" --config "$k/config.yaml" --kubeconfig "$dir/kubeconfig" \
+    --hostname-override "$REAL_NODE_NAME" --node-ip "$REAL_NODE_IP" --root-dir "$k" \
+    --cert-dir "$k/pki" --node-labels "type=real,kubernetes.io/hostname=$REAL_NODE_NAME"
+}
+
+start_kube_proxy() {
+  cat >"$dir/kube-proxy.yaml" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: { kubeconfig: $dir/kubeconfig }
+hostnameOverride: $REAL_NODE_NAME
+mode: iptables
+bindAddress: $REAL_NODE_IP
+clusterCIDR: $REAL_NODE_SUBNET
+healthzBindAddress: 127.0.0.1:$(free_port)
+metricsBindAddress: 127.0.0.1:$(free_port)
+# Service traffic leaves the node with the node's address, so replies from a
+# pod on the same bridge come back through the node's conntrack.
+iptables: { masqueradeAll: true }
+# Leave the machine's conntrack settings alone.
+conntrack: { maxPerCore: 0 }
+EOF
+  start kube-proxy "$KUBE_PROXY" --config "$dir/kube-proxy.yaml"
+}
+
+# CoreDNS as a process of the node on the bridge's address (the pods'
+# nameserver): cluster.local from the API server, everything else refused.
+start_coredns() {
+  cat >"$dir/Corefile" <<EOF
+cluster.local:53 in-addr.arpa:53 {
+  bind $REAL_NODE_IP
+  errors
+  kubernetes cluster.local in-addr.arpa {
+    kubeconfig $dir/kubeconfig
+    pods insecure
+  }
+  cache 5
+}
+.:53 {
+  bind $REAL_NODE_IP
+  errors
+  # No forward: pods resolve nothing outside the cluster.
+  template ANY ANY { rcode REFUSED }
+}
+EOF
+  start coredns "$COREDNS" -conf "$dir/Corefile"
+}
+
+real_node_up() {
+  start_containerd
+  import_cluster_images
+  start_kubelet
+  start_kube_proxy
+  start_coredns
+  wait_until kubelet 120 kubectl wait --for condition=Ready --timeout 1s "node/$REAL_NODE_NAME"
+  wait_until coredns 30 node -e '
+    const resolver = new (require("node:dns").promises.Resolver)();
+    resolver.setServers([process.argv[1]]);
+    resolver.resolve4("kubernetes.default.svc.cluster.local").then((a) => process.exit(a.length ? 0 : 1), () => process.exit(1));
+  ' "$REAL_NODE_IP"
+}
+
+# Removes what a real node added to the machine. Its processes are stopped
+# first by stop_all; what they leave behind is found by where it lives.
+real_node_cleanup() {
+  local owner pid mountpoint controller line
+  owner="$(cat "$REAL_NODE_RECORD/owner" 2>/dev/null || true)"
+  # Container processes and their shims (which outlive containerd).
+  for controller in /sys/fs/cgroup/*/"$REAL_NODE_CGROUP"; do
+    [[ -d "$controller" ]] || continue
+    find "$controller" -name cgroup.procs -exec cat {} + 2>/dev/null
+  done | sort -u | xargs -r kill -9 2>/dev/null || true
+  if [[ -n "$owner" ]]; then
+    for pid in $(pgrep -f "containerd-shim.*$owner/containerd" || true); do kill -9 "$pid" 2>/dev/null || true; done
+    # Network namespaces, container root filesystems, secrets' tmpfs.
+    awk -v d="$owner/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r |
+      while read -r mountpoint; do umount "$mountpoint" 2>/dev/null || umount -l "$mountpoint" 2>/dev/null || true; done
+  fi
+  remove_kube_chains
+  ip link del "$REAL_NODE_BRIDGE" 2>/dev/null || true
+  for controller in /sys/fs/cgroup/*/"$REAL_NODE_CGROUP"; do
+    [[ -d "$controller" ]] || continue
+    for _ in 1 2 3; do find "$controller" -depth -type d -exec rmdir {} + 2>/dev/null && break; sleep 0.5; done
+  done
+  if [[ -f "$REAL_NODE_RECORD/sysctls" ]]; then
+    while IFS= read -r line; do sysctl -q -w "$line" >/dev/null 2>&1 || true; done <"$REAL_NODE_RECORD/sysctls"
+  fi
+  rm -rf "$REAL_NODE_RECORD"
+}
+
+# The iptables chains the kubelet and kube-proxy made (all named KUBE-*),
+# and the rules jumping to them, in every table, for IPv4 and IPv6.
+remove_kube_chains() {
+  local tool table rule chain chains
+  for tool in iptables ip6tables; do
+    command -v "$tool" >/dev/null || continue
+    for table in filter nat mangle; do
+      { "$tool-save" -t "$table" 2>/dev/null || true; } | { grep -E '^-A .* -j KUBE-' || true; } | while IFS= read -r rule; do
+        # The saved rule, quoted comments and all, as a delete.
+        eval "\"\$tool\" -t \"\$table\" -D ${rule#-A }" 2>/dev/null || true
+      done
+      chains="$({ "$tool-save" -t "$table" 2>/dev/null || true; } | sed -nE 's/^:(KUBE-[^ ]+) .*/\1/p')"
+      for chain in $chains; do "$tool" -t "$table" -F "$chain" 2>/dev/null || true; done
+      for chain in $chains; do "$tool" -t "$table" -X "$chain" 2>/dev/null || true; done
+    done
+  done
+}
+
+# Whether this cluster owns the machine's real node.
+has_real_node() { [[ -f "$REAL_NODE_RECORD/owner" && "$(cat "$REAL_NODE_RECORD/owner")" == "$dir" ]]; }
