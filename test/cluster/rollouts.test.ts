@@ -1,10 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { describeNamespace, getJson, helmInstall, helmRun, kubectl, namespace, releaseFlags, waitFor } from '../helpers/cluster.ts';
+import { getJson, helmInstall, helmUpgrade, namespace, valuesFile, waitFor } from '../helpers/cluster.ts';
 import { startFakePrometheus } from '../helpers/fake-prometheus.ts';
-import { CHART, type Helm, helms } from '../helpers/helm.ts';
+import { type Helm, helms } from '../helpers/helm.ts';
+import { HASH, WEB, type Rollout, abort, healthy, promote, untilRollout } from '../helpers/rollouts.ts';
 
 // Argo Rollouts' real controller acting on the chart's Rollout: a new image
 // tag walks the canary steps and pauses where the values say, promotion
@@ -12,33 +10,11 @@ import { CHART, type Helm, helms } from '../helpers/helm.ts';
 // by its metrics, and blue-green switches preview and active Services. The
 // tests read the Rollout's status and the Services' selectors.
 
-interface Rollout {
-  status?: {
-    phase?: string;
-    message?: string;
-    currentStepIndex?: number;
-    stableRS?: string;
-    currentPodHash?: string;
-    abort?: boolean;
-    pauseConditions?: { reason: string }[] | null;
-    blueGreen?: { activeSelector?: string; previewSelector?: string };
-  };
-}
 interface ReplicaSet {
   metadata: { labels: Record<string, string> };
   spec: { replicas: number };
 }
 
-const WEB = 'mail-worker-web';
-const HASH = 'rollouts-pod-template-hash';
-
-function valuesFile(values: unknown): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'rollout-values-')), 'values.yaml');
-  writeFileSync(file, JSON.stringify(values)); // JSON is YAML
-  return file;
-}
-
-const rollout = (ns: string) => getJson<Rollout>(['rollout', WEB, '-n', ns]);
 const selectorHash = async (ns: string, service: string) =>
   (await getJson<{ spec: { selector: Record<string, string> } }>(['service', service, '-n', ns])).spec.selector[HASH];
 const replicasOf = async (ns: string, hash: string | undefined) => {
@@ -46,40 +22,10 @@ const replicasOf = async (ns: string, hash: string | undefined) => {
   return list.items[0]?.spec.replicas;
 };
 
-async function until(ns: string, what: string, check: (r: Rollout) => boolean, timeoutMs = 120_000): Promise<Rollout> {
-  return waitFor(
-    what,
-    async () => {
-      const r = await rollout(ns);
-      return check(r) ? r : undefined;
-    },
-    timeoutMs,
-    async () => `Rollout status: ${JSON.stringify((await rollout(ns)).status)}\n${await describeNamespace(ns)}`,
-  );
-}
-
-/** What `kubectl argo rollouts promote` does: clear the pause. */
-const promote = (ns: string) =>
-  kubectl(['patch', 'rollout', WEB, '-n', ns, '--subresource=status', '--type=merge', '-p', '{"status":{"pauseConditions":null}}']);
-/** What `kubectl argo rollouts abort` does. */
-const abort = (ns: string) =>
-  kubectl(['patch', 'rollout', WEB, '-n', ns, '--subresource=status', '--type=merge', '-p', '{"status":{"abort":true}}']);
-
 async function upgrade(h: Helm, ns: string, files: string[], tag: string): Promise<void> {
-  await helmRun(h, [
-    'upgrade',
-    'mail-worker',
-    CHART,
-    '-n',
-    ns,
-    ...releaseFlags(h),
-    ...files.flatMap((f) => ['-f', f]),
-    '--set-string',
-    `image.tag=${tag}`,
-  ]);
+  await helmUpgrade(h, { name: 'mail-worker', namespace: ns }, [...files.flatMap((f) => ['-f', f]), '--set-string', `image.tag=${tag}`]);
 }
 
-const healthy = (r: Rollout) => r.status?.phase === 'Healthy';
 const pausedAt = (step: number) => (r: Rollout) => r.status?.phase === 'Paused' && r.status.currentStepIndex === step;
 
 async function canary(t: Test, h: Helm): Promise<void> {
@@ -95,12 +41,12 @@ async function canary(t: Test, h: Helm): Promise<void> {
     }),
   ];
   await helmInstall(h, { name: 'mail-worker', namespace: ns }, files);
-  const first = await until(ns, 'the first revision Healthy', healthy);
+  const first = await untilRollout(ns, 'the first revision Healthy', healthy);
   const stable = first.status?.stableRS;
   t.ok(stable, `first revision is stable (${stable})`);
 
   await upgrade(h, ns, files, '0.2.0');
-  const paused = await until(ns, 'the canary paused at its pause step', pausedAt(1));
+  const paused = await untilRollout(ns, 'the canary paused at its pause step', pausedAt(1));
   const canaryHash = paused.status?.currentPodHash;
   t.not(canaryHash, stable, 'a new ReplicaSet is the canary');
   t.equal(paused.status?.pauseConditions?.[0]?.reason, 'CanaryPauseStep', 'paused by the step, not by hand');
@@ -109,14 +55,18 @@ async function canary(t: Test, h: Helm): Promise<void> {
   t.equal(await selectorHash(ns, `${WEB}-stable`), stable, 'the stable Service still selects the stable ReplicaSet');
 
   await promote(ns);
-  const done = await until(ns, 'the promoted canary Healthy', (r) => healthy(r) && r.status?.stableRS === canaryHash);
+  const done = await untilRollout(ns, 'the promoted canary Healthy', (r) => healthy(r) && r.status?.stableRS === canaryHash);
   t.equal(done.status?.stableRS, canaryHash, 'promotion made the canary stable');
   t.equal(await selectorHash(ns, `${WEB}-stable`), canaryHash, 'the stable Service follows');
 
   await upgrade(h, ns, files, '0.3.0');
-  const second = await until(ns, 'the next canary paused', pausedAt(1));
+  const second = await untilRollout(ns, 'the next canary paused', pausedAt(1));
   await abort(ns);
-  const aborted = await until(ns, 'the aborted rollout back on stable', (r) => r.status?.abort === true && r.status.phase === 'Degraded');
+  const aborted = await untilRollout(
+    ns,
+    'the aborted rollout back on stable',
+    (r) => r.status?.abort === true && r.status.phase === 'Degraded',
+  );
   t.equal(aborted.status?.stableRS, canaryHash, 'abort keeps the last promoted version stable');
   await waitFor('the aborted canary scaled to zero', async () =>
     (await replicasOf(ns, second.status?.currentPodHash)) === 0 ? true : undefined,
@@ -130,18 +80,22 @@ async function blueGreen(t: Test, h: Helm): Promise<void> {
     valuesFile({ rollout: { enabled: true, strategy: 'blueGreen', blueGreen: { autoPromotionEnabled: false, scaleDownDelaySeconds: 5 } } }),
   ];
   await helmInstall(h, { name: 'mail-worker', namespace: ns }, files);
-  const blue = (await until(ns, 'blue Healthy', healthy)).status?.stableRS;
+  const blue = (await untilRollout(ns, 'blue Healthy', healthy)).status?.stableRS;
   t.equal(await selectorHash(ns, WEB), blue, 'the active Service selects blue');
 
   await upgrade(h, ns, files, '0.2.0');
-  const paused = await until(ns, 'green waiting for promotion', (r) => r.status?.phase === 'Paused' && r.status.currentPodHash !== blue);
+  const paused = await untilRollout(
+    ns,
+    'green waiting for promotion',
+    (r) => r.status?.phase === 'Paused' && r.status.currentPodHash !== blue,
+  );
   const green = paused.status?.currentPodHash;
   t.equal(paused.status?.pauseConditions?.[0]?.reason, 'BlueGreenPause', 'paused before promotion');
   t.equal(await selectorHash(ns, `${WEB}-preview`), green, 'the preview Service selects green');
   t.equal(await selectorHash(ns, WEB), blue, 'the active Service still selects blue');
 
   await promote(ns);
-  await until(ns, 'green Healthy', (r) => healthy(r) && r.status?.stableRS === green);
+  await untilRollout(ns, 'green Healthy', (r) => healthy(r) && r.status?.stableRS === green);
   t.equal(await selectorHash(ns, WEB), green, 'promotion flips the active Service to green');
 }
 
@@ -161,10 +115,10 @@ async function analysis(t: Test, h: Helm): Promise<void> {
     }),
   ];
   await helmInstall(h, { name: 'mail-worker', namespace: ns }, files);
-  const first = (await until(ns, 'first revision Healthy', healthy)).status?.stableRS;
+  const first = (await untilRollout(ns, 'first revision Healthy', healthy)).status?.stableRS;
 
   await upgrade(h, ns, files, '0.2.0');
-  const passed = await until(ns, 'a passing analysis lets the canary complete', (r) => healthy(r) && r.status?.stableRS !== first);
+  const passed = await untilRollout(ns, 'a passing analysis lets the canary complete', (r) => healthy(r) && r.status?.stableRS !== first);
   const second = passed.status?.stableRS;
   const asked = prometheus.queries.filter((q) => q.includes(`rollouts_pod_template_hash="${second}"`));
   t.ok(asked.length > 0, "the analysis asked Prometheus about the new version's pods (by their template hash)");
@@ -176,7 +130,7 @@ async function analysis(t: Test, h: Helm): Promise<void> {
   // No series at all (no traffic yet) is not a failure.
   prometheus.answers = { successRate: null, latencyP95: null };
   await upgrade(h, ns, files, '0.3.0');
-  const quiet = await until(
+  const quiet = await untilRollout(
     ns,
     'an analysis without data lets the canary complete',
     (r) => (healthy(r) && r.status?.stableRS !== second) || r.status?.abort === true,
@@ -186,7 +140,7 @@ async function analysis(t: Test, h: Helm): Promise<void> {
 
   prometheus.answers = { successRate: 0.5, latencyP95: 0.05 };
   await upgrade(h, ns, files, '0.4.0');
-  const aborted = await until(ns, 'a failing analysis aborts the canary', (r) => r.status?.abort === true);
+  const aborted = await untilRollout(ns, 'a failing analysis aborts the canary', (r) => r.status?.abort === true);
   t.equal(aborted.status?.stableRS, third, 'the failed version never became stable');
   t.match(String(aborted.status?.message), /success-rate|analysis|Metric/i, `the Rollout says why: ${aborted.status?.message}`);
 }

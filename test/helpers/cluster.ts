@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Test } from 'tap';
 import { waitFor as poll } from '../../service/test/helpers/ports.ts';
 import { parseAllDocuments } from 'yaml';
@@ -86,6 +89,13 @@ export function waitFor<T>(
   return poll(what, check, timeoutMs, { intervalMs: 1000, describe });
 }
 
+/** A values file holding VALUES (typed, unlike --set-string), in a temporary folder. */
+export function valuesFile(values: unknown): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'values-')), 'values.yaml');
+  writeFileSync(file, JSON.stringify(values)); // JSON is YAML
+  return file;
+}
+
 /** A fresh namespace for one test, deleted (without waiting) when it ends. */
 export async function namespace(t: Test, prefix: string): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`.slice(0, 63);
@@ -132,6 +142,11 @@ export async function helmInstall(
     ...valuesFiles.flatMap((f) => ['-f', f]),
     ...Object.entries(set).flatMap(([k, v]) => ['--set-string', `${k}=${v}`]),
   ]);
+}
+
+/** `helm upgrade` of a release of the chart with the suite's flags, then ARGS (values, --reuse-values, …). */
+export function helmUpgrade(h: Helm, release: Release, args: string[]): Promise<string> {
+  return helmRun(h, ['upgrade', release.name, CHART, '--namespace', release.namespace, ...releaseFlags(h), ...args]);
 }
 
 /** The objects of a release's current revision, as Helm stored them (hooks included). */

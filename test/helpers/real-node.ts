@@ -1,0 +1,213 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import type { Helm } from './helm.ts';
+import { type Release, cluster, describeNamespace, getJson, helmInstall, helmUpgrade, kubectl, podsNotReady, waitFor } from './cluster.ts';
+
+// The test cluster's real node (scripts/cluster-local.sh up --real): a
+// kubelet with containerd, kube-proxy and CoreDNS, running the images built
+// on this machine. It is tainted so the kwok matrix never lands there; a
+// namespace made here sends every pod of its own to it, whatever the chart
+// says, through the API server's PodNodeSelector and
+// PodTolerationRestriction admission plugins.
+
+const TAINT = 'mail-worker.local/real-node';
+
+/** The images the real node has, by name (test/images/NAME, app, app-next). */
+export type ImageName = 'pause' | 'redis' | 'postgresql' | 'mailpit' | 'unleash' | 'app' | 'app-next';
+
+export function realImages(): Record<ImageName, { repository: string; tag: string }> {
+  const file = join(cluster().dir, 'images.json');
+  let refs: Record<ImageName, string>;
+  try {
+    refs = JSON.parse(readFileSync(file, 'utf8')) as Record<ImageName, string>;
+  } catch {
+    throw new Error(`the test cluster has no real node (no ${file}): start it with scripts/cluster-local.sh up --real`);
+  }
+  return Object.fromEntries(
+    Object.entries(refs).map(([name, ref]) => {
+      const at = ref.lastIndexOf(':');
+      return [name, { repository: ref.slice(0, at), tag: ref.slice(at + 1) }];
+    }),
+  ) as Record<ImageName, { repository: string; tag: string }>;
+}
+
+/** A fresh namespace whose pods all run on the real node; deleted when the test ends. */
+export async function realNamespace(t: Test, prefix: string): Promise<string> {
+  const name = `${prefix}-${Math.random().toString(16).slice(2, 8)}`;
+  await kubectl(
+    ['create', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name,
+        annotations: {
+          'scheduler.alpha.kubernetes.io/node-selector': 'type=real',
+          'scheduler.alpha.kubernetes.io/defaultTolerations': JSON.stringify([{ key: TAINT, operator: 'Exists', effect: 'NoSchedule' }]),
+        },
+      },
+    }),
+  );
+  // Waits for the pods to go: the node's 2 cores are shared by every test.
+  t.teardown(() =>
+    kubectl(['delete', 'namespace', name, '--timeout=120s']).then(
+      () => undefined,
+      () => undefined,
+    ),
+  );
+  return name;
+}
+
+/** The last LINES lines of one of the cluster's process logs (kubelet, containerd, …). */
+function logTail(name: string, lines: number): string {
+  try {
+    return readFileSync(join(cluster().dir, 'logs', `${name}.log`), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(-lines)
+      .join('\n');
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/**
+ * What a failed install on the real node left behind, so a CI log explains
+ * itself: the pods not Ready and why, the namespace's events, and the ends
+ * of the kubelet's and containerd's logs.
+ */
+async function explainRealNode(ns: string): Promise<string> {
+  const [notReady, events] = await Promise.all([
+    podsNotReady(ns).catch((e: Error) => [e.message]),
+    kubectl(['get', 'events', '-n', ns, '--sort-by=.lastTimestamp']).catch((e: Error) => e.message),
+  ]);
+  return [
+    `pods not Ready: ${notReady.join('; ') || 'none'}`,
+    `events in ${ns}:\n${events.trimEnd().split('\n').slice(-40).join('\n')}`,
+    `kubelet log:\n${logTail('kubelet', 40)}`,
+    `containerd log:\n${logTail('containerd', 20)}`,
+  ].join('\n');
+}
+
+/** HELM's work on RELEASE; a failure carries explainRealNode's account. */
+function explained(release: Release, helm: Promise<string>): Promise<string> {
+  return helm.catch(async (e: Error) => {
+    throw new Error(`${e.message}\n${await explainRealNode(release.namespace)}`);
+  });
+}
+
+/** `helm install` on the real node, explained if it fails. */
+export function installOnRealNode(h: Helm, release: Release, valuesFiles: string[], set: Record<string, string>): Promise<string> {
+  return explained(release, helmInstall(h, release, valuesFiles, set));
+}
+
+/** `helm upgrade` on the real node, explained if it fails. */
+export function upgradeOnRealNode(h: Helm, release: Release, args: string[]): Promise<string> {
+  return explained(release, helmUpgrade(h, release, args));
+}
+
+/** Helm values selecting the images built here for every component the chart runs. */
+export function realImageValues(app: 'app' | 'app-next' = 'app'): Record<string, string> {
+  const images = realImages();
+  return {
+    'image.repository': images[app].repository,
+    'image.tag': images[app].tag,
+    'image.pullPolicy': 'Never',
+    'redis.image.repository': images.redis.repository,
+    'redis.image.tag': images.redis.tag,
+    'redis.image.pullPolicy': 'Never',
+    'postgresql.image.repository': images.postgresql.repository,
+    'postgresql.image.tag': images.postgresql.tag,
+    'postgresql.image.pullPolicy': 'Never',
+    'mailcatcher.image.repository': images.mailpit.repository,
+    'mailcatcher.image.tag': images.mailpit.tag,
+    'mailcatcher.image.pullPolicy': 'Never',
+    'unleash.image.repository': images.unleash.repository,
+    'unleash.image.tag': images.unleash.tag,
+    'unleash.image.pullPolicy': 'Never',
+  };
+}
+
+/** The real node's address: its pods' gateway, where they reach this machine. */
+export async function realNodeAddress(): Promise<string> {
+  const node = await getJson<{ status: { addresses: { type: string; address: string }[] } }>(['node', 'real-node']);
+  const address = node.status.addresses.find((a) => a.type === 'InternalIP')?.address;
+  if (!address) throw new Error('the real node has no InternalIP');
+  return address;
+}
+
+interface ServiceJson {
+  spec: { clusterIP: string; ports: { name?: string; port: number }[] };
+}
+
+/** http://CLUSTER-IP:PORT of a Service: the node's kube-proxy routes it from this machine too. */
+export async function serviceUrl(ns: string, service: string, portName: string): Promise<string> {
+  const s = await getJson<ServiceJson>(['service', service, '-n', ns]);
+  const port = s.spec.ports.find((p) => p.name === portName);
+  if (!port) throw new Error(`service ${ns}/${service} has no port named ${portName}`);
+  return `http://${s.spec.clusterIP}:${port.port}`;
+}
+
+/** Until fetch(url) answers OK (a Service's endpoints follow its pods' readiness). */
+export async function untilServing(url: string, timeoutMs = 120_000): Promise<void> {
+  await waitFor(
+    `${url} to answer`,
+    async () => {
+      const response = await fetch(url, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
+      return response?.ok ? true : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** A pod template running SCRIPT (an ES module) on the service image's Node, locked down as the chart's pods are. */
+function nodeScriptPod(script: string) {
+  const { app } = realImages();
+  return {
+    spec: {
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'script',
+          image: `${app.repository}:${app.tag}`,
+          imagePullPolicy: 'Never',
+          command: ['node', '--input-type=module', '-e', script],
+          // A BestEffort pod gets the smallest CPU share of all: on the
+          // node's two busy cores its script would crawl.
+          resources: { requests: { cpu: '100m', memory: '64Mi' } },
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+        },
+      ],
+    },
+  };
+}
+
+/** Runs SCRIPT to completion in a Job inside the cluster and returns what it printed. */
+export async function runInCluster(ns: string, name: string, script: string): Promise<string> {
+  const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name }, spec: { backoffLimit: 0, template: nodeScriptPod(script) } };
+  await kubectl(['create', '-n', ns, '-f', '-'], JSON.stringify(job));
+  const logs = () => kubectl(['logs', '-n', ns, `job/${name}`]);
+  await kubectl(['wait', '-n', ns, '--for=condition=Complete', `job/${name}`, '--timeout=110s']).catch(async (e: Error) => {
+    throw new Error(`${e.message}\n${await logs().catch(() => '')}\n${await describeNamespace(ns)}`);
+  });
+  return logs();
+}
+
+/** Keeps SCRIPT running inside the cluster (a one-pod Deployment, restarted if it exits). */
+export async function keepRunningInCluster(ns: string, name: string, script: string): Promise<void> {
+  const pod = nodeScriptPod(script);
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: {
+      selector: { matchLabels: { load: name } },
+      template: { metadata: { labels: { load: name } }, spec: { ...pod.spec, restartPolicy: 'Always' } },
+    },
+  };
+  await kubectl(['create', '-n', ns, '-f', '-'], JSON.stringify(deployment));
+  await kubectl(['rollout', 'status', '-n', ns, `deployment/${name}`, '--timeout=110s']);
+}
