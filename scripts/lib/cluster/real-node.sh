@@ -24,10 +24,12 @@ REAL_NODE_CGROUP=mail-worker-real-node
 # namespace that wants real pods says so with real_node_namespace's annotations.
 REAL_NODE_TAINT=mail-worker.local/real-node
 REAL_NODE_RECORD=/run/mail-worker-real-node
-# What the kubelet sets on a node it manages (its "kernel defaults"); their
-# values before it started are restored on down.
+# What the kubelet sets on a node it manages (its "kernel defaults"), and
+# the forwarding the CNI bridge plugin turns on for its gateway (Service
+# traffic between pods is routed through the node); their values before the
+# node started are restored on down.
 REAL_NODE_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
-  kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
+  kernel.keys.root_maxkeys kernel.keys.root_maxbytes net.ipv4.ip_forward)
 
 ensure_real_node_prerequisites() {
   [[ "$(id -u)" == 0 ]] || die "the real node runs containers: run cluster-local.sh up --real as root"
