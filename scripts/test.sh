@@ -59,8 +59,14 @@ else
   npm test 2>&1 | tee .tap/last-run.log || status=$?
 fi
 
-# One plain closing line for whoever reads only the end: "tests: N passed,
-# N failed", summed over tap's runs (the suite, then the real node's tests).
+# For whoever reads only the end: what failed, under the file it is in, and
+# one plain line "tests: N passed, N failed", summed over tap's runs (the
+# suite, then the real node's tests).
+awk '
+  /^# Subtest: / { file = substr($0, 12) }
+  /^ *not ok / { line = $0; sub(/^ */, "", line); sub(/ # time=.*/, "", line); failed[++n] = file ": " line }
+  END { if (n) { print "failed:"; for (i = 1; i <= n && i <= 40; i++) print "  " failed[i] } }
+' .tap/last-run.log || true
 grep -E '^# \{ total: [0-9]+' .tap/last-run.log | awk '
   { for (i = 1; i <= NF; i++) { if ($i == "pass:") p += $(i + 1); if ($i == "fail:") f += $(i + 1) } }
   END { if (NR) printf "tests: %d passed, %d failed\n", p, f }' || true
