@@ -53,6 +53,8 @@ esac
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
 pki="$dir/pki"
+# The Services' virtual addresses (ClusterIPs).
+SERVICE_RANGE=10.96.0.0/16
 # shellcheck source=lib/docker.sh
 source "$MAIL_WORKER_ROOT/scripts/lib/docker.sh"
 # shellcheck source=lib/cluster/real-node.sh
@@ -371,7 +373,7 @@ up() {
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" --client-ca-file "$pki/ca.crt" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$pki/service-accounts.pub" --service-account-signing-key-file "$pki/service-accounts.key" \
-    --service-cluster-ip-range 10.96.0.0/16 --authorization-mode Node,RBAC "${apiserver_network[@]}" \
+    --service-cluster-ip-range "$SERVICE_RANGE" --authorization-mode Node,RBAC "${apiserver_network[@]}" \
     --enable-admission-plugins PodNodeSelector,PodTolerationRestriction --allow-privileged=true --profiling=false
   wait_until kube-apiserver 90 api_ready
 

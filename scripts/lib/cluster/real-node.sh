@@ -3,7 +3,7 @@
 # containerd and runc with a kubelet, kube-proxy and CoreDNS built from the Go
 # module proxy, so the chart's containers really run. Sourced by
 # cluster-local.sh, whose start, wait_until, kubectl, log and die it uses.
-# shellcheck disable=SC2154 # dir and pki are cluster-local.sh's
+# shellcheck disable=SC2154 # dir, pki and SERVICE_RANGE are cluster-local.sh's
 #
 # The machine's rules (docs/test-cluster.md, "The real node"):
 # - pods live on a private bridge with no route out and no masquerading;
@@ -60,11 +60,15 @@ claim_real_node() {
 }
 
 # The bridge first: its address is the node's IP, where the API server
-# listens for pods (the `kubernetes` Service's endpoint).
+# listens for pods (the `kubernetes` Service's endpoint). The Services'
+# range is routed to the bridge too: kube-proxy turns a ClusterIP into a
+# pod's address, and one it has no rule for yet dies here instead of
+# following the machine's default route out.
 make_real_node_bridge() {
   ip link add "$REAL_NODE_BRIDGE" type bridge
   ip addr add "$REAL_NODE_IP/24" dev "$REAL_NODE_BRIDGE"
   ip link set "$REAL_NODE_BRIDGE" up
+  ip route add "$SERVICE_RANGE" dev "$REAL_NODE_BRIDGE"
 }
 
 start_containerd() {
@@ -87,7 +91,7 @@ start_containerd() {
         "type": "host-local",
         "dataDir": "$dir/cni/ipam",
         "ranges": [[{ "subnet": "$REAL_NODE_SUBNET", "gateway": "$REAL_NODE_IP" }]],
-        "routes": [{ "dst": "10.96.0.0/16" }]
+        "routes": [{ "dst": "$SERVICE_RANGE" }]
       }
     },
     { "type": "loopback" }
