@@ -2,6 +2,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { getJson, helmRun, kubectl, podsNotReady, describeNamespace, waitFor } from '../helpers/cluster.ts';
 import { ROOT, helms } from '../helpers/helm.ts';
+import type { FlagsSnapshot } from '../../service/src/flags/flags.ts';
 import { startSmtpSink } from '../../service/test/helpers/smtp.ts';
 import { installOnRealNode, realImageValues, realNamespace, realNodeAddress, serviceUrl, untilServing } from '../helpers/real-node.ts';
 
@@ -78,6 +79,24 @@ t.test('helm install of environments/dev on real pods: every pod Ready by its ow
   t.same(new Set(pods.items.map((p) => p.spec.nodeName)), new Set(['real-node']), 'all of them on the real node');
   web = await serviceUrl(ns, `${release}-mail-worker-web`, 'http');
   await untilServing(`${web}/readyz`);
+  // The flags Job (a post-install hook) creates bulk_send_feature, then
+  // switches it on: a web pod whose client fetched in between refuses runs
+  // until its next refresh (UNLEASH_REFRESH_INTERVAL_MS, 5 s), as a person
+  // would see on the dashboard.
+  const flags = await waitFor(
+    'the web pod to read bulk_send_feature from Unleash',
+    async () => {
+      const current = await api<FlagsSnapshot>('/api/flags');
+      return current.bulkSend.source === 'unleash' && current.bulkSend.enabled ? current : undefined;
+    },
+    60_000,
+    describe,
+  );
+  t.same(
+    flags,
+    { bulkSend: { enabled: true, source: 'unleash' }, sendStrategy: { variant: 'default', source: 'unleash' } },
+    'the web pod reads both flags from Unleash, as the flags Job made them',
+  );
   // The migrate hook Job ran (its pod is deleted with it on success): the schema is there.
   t.same(await api('/api/recipients?limit=1'), { total: 0, items: [] }, 'the migrated database answers');
 });
