@@ -8,7 +8,7 @@ import { testConfig } from './config.ts';
  * the test ends. Requests go through Fastify's inject() or the real port.
  */
 export async function startApp(t: Test, mode: Mode, env: Record<string, string | undefined>): Promise<RunningService & { config: Config }> {
-  const config = testConfig(env);
+  const config = testConfig(t, env);
   await (await startService('migrate', config)).close();
   const service = await startService(mode, config);
   t.teardown(() => service.close());

@@ -1,11 +1,16 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Test } from 'tap';
 import { type Config, loadConfig } from '../../src/config.ts';
 
-/** A config for tests: loopback servers, a SQLite file in a fresh folder, quiet logs. */
-export function testConfig(env: Record<string, string | undefined>): Config {
+/**
+ * A config for tests: loopback servers, a SQLite file in a fresh folder
+ * (removed when the test ends), quiet logs.
+ */
+export function testConfig(t: Test, env: Record<string, string | undefined>): Config {
   const dir = mkdtempSync(join(tmpdir(), 'mw-app-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
