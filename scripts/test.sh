@@ -20,7 +20,9 @@ and helm-values-schema-json, Prometheus, and the test cluster
 Debian's containerd, runc and CNI plugins; the images it runs, built once
 per change into the cache), which it starts in a temporary folder for the
 suite and stops afterwards; and Schemathesis from PyPI into a virtual
-environment there. Runs as root (the real node needs it). The real node's
+environment there. Runs as root (the real node needs it). The tests'
+temporary files go to one folder (TMPDIR), removed with the cluster when
+the suite ends. The real node's
 tests (test/real-node/) run after the rest, one file at a time. Extra
 arguments go to tap instead, e.g. one file:
   scripts/test.sh service/test/delivery.test.ts
@@ -45,10 +47,15 @@ ensure_cluster_binaries
 ensure_prometheus
 
 # The test cluster the tests under test/cluster/ use, in a folder of its own,
-# stopped (by PID) and removed however the suite ends.
+# and the suite's temporary files (every test's servers and data), in
+# another: both stopped (by PID) and removed however the suite ends, so a
+# test that crashed leaves nothing behind either. --one-file-system keeps
+# rm out of anything still mounted there.
 cluster_dir="$(mktemp -d "${TMPDIR:-/tmp}/mail-worker-cluster.XXXXXX")"
-trap 'scripts/cluster-local.sh down --dir "$cluster_dir" >/dev/null 2>&1 || true' EXIT
+suite_tmp="$(mktemp -d "${TMPDIR:-/tmp}/mail-worker-suite.XXXXXX")"
+trap 'scripts/cluster-local.sh down --dir "$cluster_dir" >/dev/null 2>&1 || true; rm -rf --one-file-system "$suite_tmp" || true' EXIT
 eval "$(scripts/cluster-local.sh up --real --dir "$cluster_dir")"
+export TMPDIR="$suite_tmp"
 
 mkdir -p .tap
 log "running the suite with Node $(node --version)"
