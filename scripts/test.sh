@@ -55,6 +55,8 @@ cluster_dir="$(mktemp -d "${TMPDIR:-/tmp}/mail-worker-cluster.XXXXXX")"
 suite_tmp="$(mktemp -d "${TMPDIR:-/tmp}/mail-worker-suite.XXXXXX")"
 trap 'scripts/cluster-local.sh down --dir "$cluster_dir" >/dev/null 2>&1 || true; rm -rf --one-file-system "$suite_tmp" || true' EXIT
 eval "$(scripts/cluster-local.sh up --real --dir "$cluster_dir")"
+# Open to every user, as /tmp is: tests run PostgreSQL as its own user.
+chmod 1777 "$suite_tmp"
 export TMPDIR="$suite_tmp"
 
 mkdir -p .tap
