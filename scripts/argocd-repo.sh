@@ -20,8 +20,8 @@ esac
 url="$1"
 [[ "$url" =~ ^https://[^[:space:]]+\.git$ ]] || { echo "error: expected an https://….git URL, got: $url" >&2; exit 2; }
 
-# shellcheck source=lib/toolchain.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 file="$MAIL_WORKER_ROOT/argocd/mail-worker.yaml"
 sed -i.bak -E "s#(&repo )https://[^[:space:]]+#\1$url#" "$file" && rm -f "$file.bak"
 grep -q "&repo $url" "$file" || die "could not set the URL in $file"

@@ -29,8 +29,8 @@ while (($# > 0)); do
   esac
 done
 
-# shellcheck source=lib/toolchain.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$MAIL_WORKER_ROOT"
 [[ -f "environments/$env/values.yaml" ]] || die "no environments/$env/values.yaml (choose dev, staging or prod)"
 need kubectl "install kubectl: https://kubernetes.io/docs/tasks/tools/"

@@ -23,8 +23,8 @@ USAGE
   exit 0
 fi
 
-# shellcheck source=lib/toolchain.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$MAIL_WORKER_ROOT"
 
 export REDIS_URL="${REDIS_URL:-redis://localhost:6379/0}"

@@ -14,7 +14,7 @@ usage: scripts/image.sh [--tag TAG] [--cluster NAME] [--k3d] [--no-load]
 Builds mail-worker:TAG from the Dockerfile (APP_VERSION=TAG, shown on every
 page) with the engine at DOCKER_HOST, on the host network, and loads it into
 the cluster's nodes. Where Docker Hub cannot be reached, the base image is a
-local stand-in (scripts/base-image.sh). No engine? scripts/docker-engine.sh.
+local stand-in (hack/base-image.sh). No engine? hack/docker-engine.sh.
 USAGE
 }
 
@@ -33,12 +33,12 @@ while (($# > 0)); do
   esac
 done
 
-# shellcheck source=lib/toolchain.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=lib/docker.sh
 source "$MAIL_WORKER_ROOT/scripts/lib/docker.sh"
 docker_cli version >/dev/null 2>&1 ||
-  die "no Docker Engine answers${DOCKER_HOST:+ at $DOCKER_HOST}: start Docker, or run scripts/docker-engine.sh up --dir DIR and export the DOCKER_HOST it prints"
+  die "no Docker Engine answers${DOCKER_HOST:+ at $DOCKER_HOST}: start Docker, or run hack/docker-engine.sh up --dir DIR and export the DOCKER_HOST it prints"
 [[ "$load" == false ]] || need "$engine" "install $engine: https://kind.sigs.k8s.io/ or https://k3d.io/"
 
 build_image "$tag"

@@ -30,8 +30,8 @@ while (($# > 0)); do
   esac
 done
 
-# shellcheck source=lib/toolchain.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 need kubectl "install kubectl: https://kubernetes.io/docs/tasks/tools/"
 need helm "install Helm 3 or 4: https://helm.sh/docs/intro/install/"
 kubectl cluster-info >/dev/null 2>&1 || die "no cluster answers: run scripts/cluster-up.sh first"

@@ -37,8 +37,8 @@ while (($# > 0)); do
   esac
 done
 
-# shellcheck source=lib/toolchain.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 need curl "install curl (Debian: apt-get install curl)"
 [[ "$count" =~ ^[1-9][0-9]*$ ]] || die "--count must be a whole number above 0, not $count"
 [[ "$repeat" =~ ^[1-9][0-9]*$ ]] || die "--repeat must be a whole number above 0, not $repeat"

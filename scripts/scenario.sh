@@ -26,8 +26,8 @@ while (($# > 0)); do
   esac
 done
 
-# shellcheck source=lib/toolchain.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$MAIL_WORKER_ROOT"
 [[ -n "$guide" ]] || { usage >&2; exit 2; }
 file="docs/guides/$guide.md"

@@ -34,8 +34,8 @@ while (($# > 0)); do
   esac
 done
 
-# shellcheck source=lib/toolchain.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$MAIL_WORKER_ROOT"
 [[ -n "$token" ]] || die "an admin token is needed: --token or UNLEASH_ADMIN_TOKEN (Unleash UI: Admin > API access)"
 ensure_node

@@ -2,18 +2,18 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { runToEnd } from '../service/test/helpers/process.ts';
+import { runToEnd } from './helpers/process.ts';
 import { CHART, ROOT } from './helpers/helm.ts';
 
-// values.yaml is the one source of the chart's values: scripts/chart-docs.sh
+// values.yaml is the one source of the chart's values: hack/chart-docs.sh
 // generates values.schema.json and the README's values table from it with
 // helm-docs and helm-values-schema-json (built from the Go module proxy).
 
-const check = (root: string) => runToEnd('bash', [join(root, 'scripts/chart-docs.sh'), '--check']);
+const check = (root: string) => runToEnd('bash', [join(root, 'hack/chart-docs.sh'), '--check']);
 
 t.test('the checked-in schema and values table are what values.yaml gives', async (t) => {
   const result = await check(ROOT);
-  t.equal(result.status, 0, 'scripts/chart-docs.sh --check passes', { output: result.stdout + result.stderr });
+  t.equal(result.status, 0, 'hack/chart-docs.sh --check passes', { output: result.stdout + result.stderr });
 });
 
 t.test('the check fails, showing the difference, when values.yaml changes alone', async (t) => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { chartMemoryLimit, nodeOptionsFor } from '../service/bench/node-options.ts';
 import { QUEUE_NAMES } from '../service/src/queue/queues.ts';
-import { CHART, helm, helms, KUBE_VERSION, render, renderError, ROOT } from './helpers/helm.ts';
+import { CHART, helm, helm4, helms, KUBE_VERSION, render, renderError, ROOT } from './helpers/helm.ts';
 import { type Manifest, validateManifest, validateManifests } from './helpers/kubernetes.ts';
 import { exportedMetricNames } from './helpers/metrics.ts';
 
@@ -63,7 +63,7 @@ for (const h of helms()) {
   });
 }
 
-const [h4] = helms() as [ReturnType<typeof helms>[number]];
+const h4 = helm4();
 
 t.test('the validator refuses typos, wrong types and unknown kinds', async (t) => {
   const deployment = find(render(h4), 'Deployment', '-web') as Manifest;

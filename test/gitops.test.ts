@@ -3,7 +3,7 @@ import { join, normalize } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
 import { directoryParams, merge, renderStrings, renderTemplate } from './helpers/applicationset.ts';
-import { helms, render, ROOT } from './helpers/helm.ts';
+import { helm4, render, ROOT } from './helpers/helm.ts';
 import { type Manifest, validateManifest, validateManifests } from './helpers/kubernetes.ts';
 
 // argocd/mail-worker.yaml, expanded over environments/ as Argo CD would,
@@ -79,7 +79,7 @@ t.test('the generator yields one valid Application per environment', async (t) =
   t.equal(new Set(namespaces).size, namespaces.length, 'namespaces are unique');
 
   const allowed = new Set(project.spec.namespaceResourceWhitelist.map((r) => `${r.group}/${r.kind}`));
-  const [helm] = helms();
+  const helm = helm4();
   for (const app of applications) {
     const name = app.metadata?.name;
     t.ok(app.spec.syncPolicy?.syncOptions?.includes('CreateNamespace=true'), `${name}: creates its namespace`);

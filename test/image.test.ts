@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { freePort, waitFor } from '../service/test/helpers/ports.ts';
-import { createDatabase, startPostgres, startRedis } from '../service/test/helpers/servers.ts';
-import { startSmtpSink } from '../service/test/helpers/smtp.ts';
-import { ADMIN_TOKEN, startUnleash } from '../service/test/helpers/unleash.ts';
+import { freePort, waitFor } from './helpers/ports.ts';
+import { createDatabase, startPostgres, startRedis } from './helpers/servers.ts';
+import { startSmtpSink } from './helpers/smtp.ts';
+import { ADMIN_TOKEN, startUnleash } from './helpers/unleash.ts';
 import { run } from './helpers/cluster.ts';
 import { ROOT } from './helpers/helm.ts';
 
@@ -14,9 +14,12 @@ import { ROOT } from './helpers/helm.ts';
 // repository with the commands scripts/image.sh uses, then run the way the
 // chart runs it (read-only, uid 1001, no capabilities) against the suite's
 // own Redis, PostgreSQL, SMTP and Unleash servers on loopback. The engine is
-// the test's own (scripts/docker-engine.sh), started and stopped by PID.
+// the harness's shared one (hack/docker-engine.sh --shared), which has just
+// built the same Dockerfile for the real node (hack/cluster/images.sh): its
+// layer cache makes this build the same image, not a second one, and a
+// change to the Dockerfile or the service shows here and there alike.
 // No registry is reachable here: the base image is the local stand-in of
-// scripts/base-image.sh, unless the engine already has the real one.
+// hack/base-image.sh, unless the engine already has the real one.
 
 t.setTimeout(1_800_000);
 const TAG = 'suite';
@@ -42,10 +45,9 @@ function asTheChartRunsIt(env: Record<string, string>, name?: string): string[] 
   ];
 }
 
-const engineDir = mkdtempSync(join(tmpdir(), 'mw-docker-'));
-const up = execFileSync(join(ROOT, 'scripts/docker-engine.sh'), ['up', '--dir', engineDir], { encoding: 'utf8' });
+const up = execFileSync(join(ROOT, 'hack/docker-engine.sh'), ['up', '--shared'], { encoding: 'utf8' });
 const DOCKER_HOST = up.trim().replace(/^DOCKER_HOST=/, '');
-t.teardown(() => run(join(ROOT, 'scripts/docker-engine.sh'), ['down', '--dir', engineDir]).then(() => undefined));
+t.teardown(() => run(join(ROOT, 'hack/docker-engine.sh'), ['down', '--shared']).then(() => undefined));
 const env = { DOCKER_HOST, DOCKER_BUILDKIT: '1' };
 const docker = (args: string[], timeoutMs = 120_000) => run('/usr/bin/docker', args, { env, timeoutMs });
 async function dockerOk(args: string[], timeoutMs?: number): Promise<string> {
@@ -53,6 +55,8 @@ async function dockerOk(args: string[], timeoutMs?: number): Promise<string> {
   if (result.status !== 0) throw new Error(`docker ${args.join(' ')}: ${result.stderr || result.stdout}`);
   return result.stdout.trim();
 }
+// Containers a crashed earlier run left in the shared engine would hold these names.
+await docker(['rm', '-f', 'mw-web', 'mw-worker', 'mw-all']);
 const inspect = async <T>(what: string, format: string): Promise<T> =>
   JSON.parse(await dockerOk(['inspect', '--format', `{{json ${format}}}`, what])) as T;
 

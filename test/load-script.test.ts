@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { runToEnd, spawnService } from '../service/test/helpers/process.ts';
-import { freePort } from '../service/test/helpers/ports.ts';
-import { startRedis } from '../service/test/helpers/servers.ts';
+import { runToEnd, spawnService } from './helpers/process.ts';
+import { freePort } from './helpers/ports.ts';
+import { startRedis } from './helpers/servers.ts';
 import { ROOT } from './helpers/helm.ts';
 
 // scripts/load.sh against the real local stack (`mail-worker all`, embedded

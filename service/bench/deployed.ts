@@ -11,10 +11,10 @@ import pg from 'pg';
 import { parse } from 'yaml';
 import { composeMail } from '../src/mail/compose.ts';
 import { buildMessage } from '../src/mail/message.ts';
-import { runToEnd, type ServiceProcess, spawnService } from '../test/helpers/process.ts';
-import { startMailpit } from '../test/helpers/mailpit.ts';
-import { createDatabase, startPostgres, startRedis } from '../test/helpers/servers.ts';
-import { startSmtpSink } from '../test/helpers/smtp.ts';
+import { runToEnd, type ServiceProcess, spawnService } from '../../test/helpers/process.ts';
+import { startMailpit } from '../../test/helpers/mailpit.ts';
+import { createDatabase, startPostgres, startRedis } from '../../test/helpers/servers.ts';
+import { startSmtpSink } from '../../test/helpers/smtp.ts';
 import {
   chartNodeOptions,
   cpuSeconds,
@@ -32,7 +32,7 @@ import {
 import { scalingPlot } from './plot.ts';
 
 const RESULTS = join(ROOT, 'bench/results/deployed.json');
-/** Set by `scripts/bench.sh --topology deployed --profile`: each worker writes a CPU profile there. */
+/** Set by `hack/bench.sh --topology deployed --profile`: each worker writes a CPU profile there. */
 const PROFILES = process.env.BENCH_PROFILE_DIR;
 const PLOT = join(ROOT, 'bench/results/deployed.svg');
 const WORKER_COUNTS = [1, 2, 4];

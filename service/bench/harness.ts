@@ -3,11 +3,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { spawnService } from '../test/helpers/process.ts';
+import type { spawnService } from '../../test/helpers/process.ts';
 import { chartMemoryLimit, nodeOptionsFor } from './node-options.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The production artifact, as the image runs it (scripts/bench.sh builds it first). */
+/** The production artifact, as the image runs it (hack/bench.sh builds it first). */
 export const MAIN = join(ROOT, 'service/dist/main.js');
 
 /** Web and worker run with the NODE_OPTIONS the chart gives them. */

@@ -18,9 +18,9 @@ import { jobId, type MailJob, redisConnection } from '../src/queue/queues.ts';
 import { BulkSender } from '../src/runs/bulk-send.ts';
 import { RunStore } from '../src/runs/store.ts';
 import { chartNodeOptions, finished, MAIN, memory, post, ROOT, runBenchmark, step, t, teardowns } from './harness.ts';
-import { spawnService } from '../test/helpers/process.ts';
-import { startRedis } from '../test/helpers/servers.ts';
-import { startSmtpSink } from '../test/helpers/smtp.ts';
+import { spawnService } from '../../test/helpers/process.ts';
+import { startRedis } from '../../test/helpers/servers.ts';
+import { startSmtpSink } from '../../test/helpers/smtp.ts';
 
 const ENQUEUE_ROUNDS = 5;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { startApp } from './helpers/app.ts';
-import { startRedis } from './helpers/servers.ts';
-import { multipartCsv } from './helpers/process.ts';
+import { startApp } from '../../test/helpers/app.ts';
+import { startRedis } from '../../test/helpers/servers.ts';
+import { multipartCsv } from '../../test/helpers/process.ts';
 
 t.test('recipients API', async (t) => {
   const redis = await startRedis();

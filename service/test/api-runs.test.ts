@@ -3,8 +3,8 @@ import t from 'tap';
 import { jobId, QUEUE_PREFIX } from '../src/queue/queues.ts';
 import { RunStore } from '../src/runs/store.ts';
 import { openDatabase } from '../src/db/database.ts';
-import { startApp } from './helpers/app.ts';
-import { startRedis } from './helpers/servers.ts';
+import { startApp } from '../../test/helpers/app.ts';
+import { startRedis } from '../../test/helpers/servers.ts';
 
 t.test('runs API (web mode: jobs wait in the queue)', async (t) => {
   const redis = await startRedis();

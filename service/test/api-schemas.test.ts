@@ -1,6 +1,6 @@
 import t from 'tap';
-import { startApp } from './helpers/app.ts';
-import { startRedis } from './helpers/servers.ts';
+import { startApp } from '../../test/helpers/app.ts';
+import { startRedis } from '../../test/helpers/servers.ts';
 
 // Every JSON API route has a schema: requests are refused by it with the
 // field named, responses are serialized by it, and /openapi.json is

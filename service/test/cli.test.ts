@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { openDatabase } from '../src/db/database.ts';
-import { MAIN } from './helpers/process.ts';
+import { MAIN } from '../../test/helpers/process.ts';
 
 const cli = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [MAIN, ...args], {

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import t from 'tap';
 import { ImportError, importRecipientsCsv, MAX_REPORTED_INVALID } from '../src/recipients/csv-import.ts';
 import { RecipientStore } from '../src/recipients/store.ts';
-import { onBothDatabases } from './helpers/databases.ts';
+import { onBothDatabases } from '../../test/helpers/databases.ts';
 
 const limits = { maxBytes: 1024 * 1024, maxRows: 1000 };
 const source = (text: string | Buffer) => Readable.from([Buffer.from(text)]);

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { QUEUE_PREFIX } from '../src/queue/queues.ts';
-import { startApp } from './helpers/app.ts';
-import { waitFor } from './helpers/ports.ts';
-import { MAIN, runToEnd } from './helpers/process.ts';
-import { startRedis } from './helpers/servers.ts';
-import { ADMIN_TOKEN, CLIENT_TOKEN, startUnleash } from './helpers/unleash.ts';
+import { startApp } from '../../test/helpers/app.ts';
+import { waitFor } from '../../test/helpers/ports.ts';
+import { MAIN, runToEnd } from '../../test/helpers/process.ts';
+import { startRedis } from '../../test/helpers/servers.ts';
+import { ADMIN_TOKEN, CLIENT_TOKEN, startUnleash } from '../../test/helpers/unleash.ts';
 
 interface UnleashFeature {
   environments: Array<{ name: string; strategies: Array<{ id: string; variants: Array<{ name: string }> }> }>;

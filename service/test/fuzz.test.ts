@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { openDatabase } from '../src/db/database.ts';
-import { runToEnd, spawnService } from './helpers/process.ts';
-import { waitFor } from './helpers/ports.ts';
-import { startRedis } from './helpers/servers.ts';
-import { startSmtpSink } from './helpers/smtp.ts';
+import { runToEnd, spawnService } from '../../test/helpers/process.ts';
+import { waitFor } from '../../test/helpers/ports.ts';
+import { startRedis } from '../../test/helpers/servers.ts';
+import { startSmtpSink } from '../../test/helpers/smtp.ts';
 
-// Schemathesis (from PyPI, pinned; scripts/test.sh installs it) reads
+// Schemathesis (from PyPI, pinned; hack/test.sh installs it) reads
 // /openapi.json and throws generated requests at the `all` mode, with its
 // real Redis, SQLite and an SMTP server: valid and invalid bodies, parameters
 // at and beyond their bounds, undeclared methods, and sequences of calls that
@@ -27,7 +27,7 @@ const CONFIG = fileURLToPath(new URL('fuzz/schemathesis.toml', import.meta.url))
 t.test('the API holds under Schemathesis, and what it stored adds up', async (t) => {
   const bin = process.env.SCHEMATHESIS_BIN;
   if (!bin || !existsSync(bin)) {
-    throw new Error(`Schemathesis not found (SCHEMATHESIS_BIN=${bin ?? ''}): run the suite through scripts/test.sh, which installs it`);
+    throw new Error(`Schemathesis not found (SCHEMATHESIS_BIN=${bin ?? ''}): run the suite through hack/test.sh, which installs it`);
   }
   const redis = await startRedis();
   t.teardown(() => redis.stop());

@@ -2,10 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { startMailpit } from './helpers/mailpit.ts';
-import { waitFor } from './helpers/ports.ts';
-import { spawnService } from './helpers/process.ts';
-import { startRedis } from './helpers/servers.ts';
+import { startMailpit } from '../../test/helpers/mailpit.ts';
+import { waitFor } from '../../test/helpers/ports.ts';
+import { spawnService } from '../../test/helpers/process.ts';
+import { startRedis } from '../../test/helpers/servers.ts';
 
 // Mails as the chart delivers them: the service (one process, SQLite, a real
 // Redis) sends through SMTP to the real Mailpit, and Mailpit's API reads back

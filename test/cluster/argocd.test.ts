@@ -54,7 +54,7 @@ const app = (name: string) => getJson<Application>(['applications.argoproj.io', 
 
 t.test('the ApplicationSet creates one Application per environment; dev syncs, prod waits', async (t) => {
   const c = cluster();
-  const published = await run(`${ROOT}scripts/cluster-local.sh`, ['publish', '--dir', c.dir]);
+  const published = await run(`${ROOT}hack/cluster-local.sh`, ['publish', '--dir', c.dir]);
   t.equal(published.status, 0, `working tree published to ${c.gitUrl}: ${published.stderr}`);
 
   // A person's earlier run on the same cluster may have left its Applications

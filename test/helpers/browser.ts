@@ -1,3 +1,5 @@
+// Code passed to page.evaluate runs in Chromium: it is typed against the DOM.
+/// <reference lib="dom" />
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import type { Test } from 'tap';
@@ -6,7 +8,7 @@ export const CHROMIUM = '/usr/bin/chromium';
 
 /** Debian's Chromium, headless (with a fresh profile), kept off the network (this machine has none). */
 export async function launchBrowser(t: Test): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium (scripts/test.sh does this)`);
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium (hack/test.sh does this)`);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [

@@ -4,13 +4,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { waitFor as poll } from '../../service/test/helpers/ports.ts';
+import { waitFor as poll } from './ports.ts';
 import { parseAllDocuments } from 'yaml';
 import type { Helm } from './helm.ts';
 import { CHART, ROOT } from './helm.ts';
 import type { Manifest } from './kubernetes.ts';
 
-// The test cluster of scripts/cluster-local.sh: scripts/test.sh starts it
+// The test cluster of hack/cluster-local.sh: hack/test.sh starts it
 // before the suite and stops it after, and exports where it is. Every test
 // works in namespaces of its own, so test files share one cluster safely.
 
@@ -25,8 +25,8 @@ export function cluster(): Cluster {
   const { KUBECONFIG, KUBECTL_BIN, MAIL_WORKER_CLUSTER_DIR, MAIL_WORKER_CLUSTER_GIT_URL } = process.env;
   if (!KUBECONFIG || !KUBECTL_BIN || !MAIL_WORKER_CLUSTER_DIR || !MAIL_WORKER_CLUSTER_GIT_URL) {
     throw new Error(
-      'no test cluster: run the suite through scripts/test.sh, which starts one, or start it yourself with ' +
-        '`scripts/cluster-local.sh up` and `eval "$(scripts/cluster-local.sh env)"`',
+      'no test cluster: run the suite through hack/test.sh, which starts one, or start it yourself with ' +
+        '`hack/cluster-local.sh up` and `eval "$(hack/cluster-local.sh env)"`',
     );
   }
   return { kubeconfig: KUBECONFIG, kubectl: KUBECTL_BIN, dir: MAIL_WORKER_CLUSTER_DIR, gitUrl: MAIL_WORKER_CLUSTER_GIT_URL };
@@ -119,7 +119,7 @@ export interface Release {
 
 /**
  * The flags scripts/deploy.sh gives every install and upgrade
- * (helm_release_flags in scripts/lib/toolchain.sh, which says why): on Helm
+ * (helm_release_flags in scripts/lib/common.sh, which says why): on Helm
  * 4, client-side apply and the legacy wait.
  */
 export function releaseFlags(h: Helm): string[] {

@@ -1,6 +1,6 @@
 import type { Test } from 'tap';
-import { startApp } from '../../service/test/helpers/app.ts';
-import { startRedis } from '../../service/test/helpers/servers.ts';
+import { startApp } from './app.ts';
+import { startRedis } from './servers.ts';
 
 /** Metric names a running web service exposes on /metrics (histograms with their _bucket, _sum, _count series). */
 export async function exportedMetricNames(t: Test): Promise<Set<string>> {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { freePort, waitFor } from '../../service/test/helpers/ports.ts';
+import { freePort, waitFor } from './ports.ts';
 import { cluster } from './cluster.ts';
 
 /**
@@ -16,8 +16,7 @@ import { cluster } from './cluster.ts';
  */
 export async function startPrometheus(t: Test, namespace: string): Promise<{ url: string }> {
   const bin = process.env.PROMETHEUS_BIN;
-  if (!bin)
-    throw new Error('PROMETHEUS_BIN is not set: run the suite through scripts/test.sh, which builds Prometheus (ensure_prometheus)');
+  if (!bin) throw new Error('PROMETHEUS_BIN is not set: run the suite through hack/test.sh, which builds Prometheus (ensure_prometheus)');
   const dir = mkdtempSync(join(tmpdir(), 'prometheus-'));
   const port = await freePort();
   const config = {

@@ -4,7 +4,7 @@ import type { Test } from 'tap';
 import type { Helm } from './helm.ts';
 import { type Release, cluster, describeNamespace, getJson, helmInstall, helmUpgrade, kubectl, podsNotReady, waitFor } from './cluster.ts';
 
-// The test cluster's real node (scripts/cluster-local.sh up --real): a
+// The test cluster's real node (hack/cluster-local.sh up --real): a
 // kubelet with containerd, kube-proxy and CoreDNS, running the images built
 // on this machine. It is tainted so the kwok matrix never lands there; a
 // namespace made here sends every pod of its own to it, whatever the chart
@@ -22,7 +22,7 @@ export function realImages(): Record<ImageName, { repository: string; tag: strin
   try {
     refs = JSON.parse(readFileSync(file, 'utf8')) as Record<ImageName, string>;
   } catch {
-    throw new Error(`the test cluster has no real node (no ${file}): start it with scripts/cluster-local.sh up --real`);
+    throw new Error(`the test cluster has no real node (no ${file}): start it with hack/cluster-local.sh up --real`);
   }
   return Object.fromEntries(
     Object.entries(refs).map(([name, ref]) => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { describeNamespace, getJson, podsNotReady, valuesFile, waitFor } from '../helpers/cluster.ts';
-import { ROOT, helms } from '../helpers/helm.ts';
+import { ROOT, helm4 } from '../helpers/helm.ts';
 import { query, startPrometheus } from '../helpers/prometheus.ts';
 import {
   installOnRealNode,
@@ -23,7 +23,7 @@ import { healthy, rollout, untilRollout } from '../helpers/rollouts.ts';
 // thresholds and failure limit are the chart's.
 
 t.setTimeout(1_200_000);
-const [helm] = helms();
+const helm = helm4();
 const ns = await realNamespace(t, 'real-analysis');
 const images = realImages();
 const prometheus = await startPrometheus(t, ns);

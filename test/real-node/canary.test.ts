@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { describeNamespace, getJson, podsNotReady, valuesFile, waitFor } from '../helpers/cluster.ts';
-import { ROOT, helms } from '../helpers/helm.ts';
+import { ROOT, helm4 } from '../helpers/helm.ts';
 import { installOnRealNode, realImageValues, realImages, realNamespace, runInCluster, upgradeOnRealNode } from '../helpers/real-node.ts';
 import { HASH, WEB, healthy, promote, untilRollout } from '../helpers/rollouts.ts';
 
@@ -14,7 +14,7 @@ import { HASH, WEB, healthy, promote, untilRollout } from '../helpers/rollouts.t
 // the split holds.
 
 t.setTimeout(1_200_000);
-const [helm] = helms();
+const helm = helm4();
 const ns = await realNamespace(t, 'real-canary');
 const images = realImages();
 const steps = [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }, { pause: {} }];

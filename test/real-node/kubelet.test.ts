@@ -3,7 +3,7 @@ import { getJson, kubectl, waitFor } from '../helpers/cluster.ts';
 import { realImages, realNamespace } from '../helpers/real-node.ts';
 
 // The kubelet rule the harness's node agent imitates on the kwok nodes
-// (scripts/lib/cluster/node-agent.ts), checked against a real kubelet: a
+// (hack/cluster/node-agent.ts), checked against a real kubelet: a
 // container whose Secret key is missing is not started and the pod stays
 // out of Ready, in CreateContainerConfigError, until the key appears.
 

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { getJson, helmRun, kubectl, podsNotReady, describeNamespace, waitFor } from '../helpers/cluster.ts';
-import { ROOT, helms } from '../helpers/helm.ts';
+import { ROOT, helm4 } from '../helpers/helm.ts';
 import type { FlagsSnapshot } from '../../service/src/flags/flags.ts';
-import { startSmtpSink } from '../../service/test/helpers/smtp.ts';
+import { startSmtpSink } from '../helpers/smtp.ts';
 import { installOnRealNode, realImageValues, realNamespace, realNodeAddress, serviceUrl, untilServing } from '../helpers/real-node.ts';
 
 // The dev environment's whole stack on the real node: the service's image
@@ -13,7 +13,7 @@ import { installOnRealNode, realImageValues, realNamespace, realNodeAddress, ser
 // machine through the web Service's cluster IP.
 
 t.setTimeout(1_500_000);
-const [helm] = helms(); // Helm 4; both Helms' releases are checked on the kwok nodes
+const helm = helm4(); // Helm 3's releases are checked on the kwok nodes (test/cluster/helm3.test.ts)
 const release = 'mw';
 const ns = await realNamespace(t, 'real-dev');
 const describe = () => describeNamespace(ns);
@@ -178,7 +178,10 @@ t.test('three workers clear the same run sooner where the relay is slow', async 
   t.equal(single.run.sent + three.run.sent, 600, 'both runs sent everything');
   t.equal(relay.mails.length, 600, 'the relay received each mail once');
   const ratio = single.seconds / three.seconds;
-  t.comment(
-    `300 mails through a 100 ms relay at concurrency 5: 1 worker ${single.seconds.toFixed(1)} s, 3 workers ${three.seconds.toFixed(1)} s (${ratio.toFixed(2)}x)`,
-  );
+  const figures = `1 worker ${single.seconds.toFixed(1)} s, 3 workers ${three.seconds.toFixed(1)} s (${ratio.toFixed(2)}x)`;
+  t.comment(`300 mails through a 100 ms relay at concurrency 5: ${figures}`);
+  // Three times the workers, measured side by side in one run: 2.3x to 2.6x
+  // on this project's 2-core machines. 1.5x leaves room for a busy machine
+  // and still fails if the workers queued on each other (one worker's pace).
+  t.ok(ratio >= 1.5, `three workers at least 1.5x as fast as one: ${figures}`);
 });

@@ -1,6 +1,6 @@
 import type { Test } from 'tap';
-import type { Config } from '../../src/config.ts';
-import { type Mode, type RunningService, startService } from '../../src/service.ts';
+import type { Config } from '../../service/src/config.ts';
+import { type Mode, type RunningService, startService } from '../../service/src/service.ts';
 import { testConfig } from './config.ts';
 
 /**

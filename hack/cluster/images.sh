@@ -27,7 +27,7 @@ image_inputs() {
   esac
   # Every image stands on the base image, whose Node and npm are pinned
   # there, and is named and built by this file.
-  printf '%s\n' scripts/base-image.sh scripts/lib/versions.sh scripts/lib/cluster/images.sh
+  printf '%s\n' hack/base-image.sh scripts/lib/versions.sh hack/cluster/images.sh
 }
 
 # A tag that changes exactly when the image's inputs do.
@@ -46,7 +46,7 @@ real_node_image() { printf 'mail-worker-test/%s:%s\n' "${1%-next}" "$(image_key 
 
 # Builds the images whose tar is not in the cache, with one engine start.
 build_cluster_images() {
-  local name missing=() engine="$IMAGE_CACHE/engine" host context
+  local name missing=() engine="$SHARED_ENGINE" host context
   mkdir -p "$IMAGE_CACHE"
   for name in "${CLUSTER_IMAGES[@]}"; do
     [[ -f "$IMAGE_CACHE/$name-$(image_key "$name").tar" ]] || missing+=("$name")

@@ -6,7 +6,7 @@ import type { Test } from 'tap';
 import { freePort, waitFor } from './ports.ts';
 
 // The real Mailpit, the chart's mail catcher, built from the Go module proxy
-// by scripts/test.sh (ensure_mailpit, MAILPIT_BIN) and read through its own
+// by hack/test.sh (ensure_mailpit, MAILPIT_BIN) and read through its own
 // HTTP API. It listens on loopback, keeps its database in a temporary folder
 // and is stopped by PID when the test ends.
 
@@ -32,7 +32,7 @@ export interface Mailpit {
 export async function startMailpit(t: Test, options: { maxMessages?: number } = {}): Promise<Mailpit> {
   const bin = process.env.MAILPIT_BIN;
   if (!bin || !existsSync(bin)) {
-    throw new Error(`Mailpit not found (MAILPIT_BIN=${bin ?? ''}): run the suite through scripts/test.sh, which builds it with Go`);
+    throw new Error(`Mailpit not found (MAILPIT_BIN=${bin ?? ''}): run the suite through hack/test.sh, which builds it with Go`);
   }
   const [smtpPort, httpPort] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'mw-mailpit-'));

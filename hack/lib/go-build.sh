@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Builds Go programs from the Go module proxy at pinned versions into a cache
 # outside the clone, so every clone on a machine shares them and a warm
-# machine does not even relink. Sourced by toolchain.sh.
+# machine does not even relink. Sourced by toolchain.sh (beside it).
 #
 # Many Kubernetes-era modules cannot be `go install`ed: their go.mod replaces
 # sibling modules with local folders (Kubernetes' staging repos, etcd's api
@@ -9,8 +9,6 @@
 # the module and copies those replace lines, turning local folders into the
 # published sibling at the matching version; `go build` then builds every
 # requested command in one invocation, sharing compiled packages.
-
-MAIL_WORKER_CACHE="${MAIL_WORKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mail-worker}"
 
 # go_module_dir MODULE@VERSION: the module's folder in the module cache
 # (downloaded first when needed).

@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { type Database, openDatabase } from '../../src/db/database.ts';
-import { migrate } from '../../src/db/migrations.ts';
+import { type Database, openDatabase } from '../../service/src/db/database.ts';
+import { migrate } from '../../service/src/db/migrations.ts';
 import { createDatabase, type PostgresServer, startPostgres } from './servers.ts';
 
 let counter = 0;

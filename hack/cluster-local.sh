@@ -9,7 +9,7 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: scripts/cluster-local.sh up|down|status|env|publish [--dir DIR] [--real]
+usage: hack/cluster-local.sh up|down|status|env|publish [--dir DIR] [--real]
 
   up       build what is missing (once per machine, cached under
            ~/.cache/mail-worker), then start the cluster; prints its env
@@ -27,7 +27,7 @@ usage: scripts/cluster-local.sh up|down|status|env|publish [--dir DIR] [--real]
 
 Every server listens on a free port of 127.0.0.1. A second `up` first
 cleans up after a crashed one. Use it like any cluster:
-  eval "$(scripts/cluster-local.sh env)"; kubectl get nodes
+  eval "$(hack/cluster-local.sh env)"; kubectl get nodes
 USAGE
 }
 
@@ -55,12 +55,14 @@ dir="$(cd "$dir" && pwd)"
 pki="$dir/pki"
 # The Services' virtual addresses (ClusterIPs).
 SERVICE_RANGE=10.96.0.0/16
-# shellcheck source=lib/docker.sh
+# shellcheck source=../scripts/lib/docker.sh
 source "$MAIL_WORKER_ROOT/scripts/lib/docker.sh"
-# shellcheck source=lib/cluster/real-node.sh
-source "$MAIL_WORKER_ROOT/scripts/lib/cluster/real-node.sh"
-# shellcheck source=lib/cluster/images.sh
-source "$MAIL_WORKER_ROOT/scripts/lib/cluster/images.sh"
+# shellcheck source=lib/docker-engine.sh
+source "$MAIL_WORKER_ROOT/hack/lib/docker-engine.sh"
+# shellcheck source=cluster/real-node.sh
+source "$MAIL_WORKER_ROOT/hack/cluster/real-node.sh"
+# shellcheck source=cluster/images.sh
+source "$MAIL_WORKER_ROOT/hack/cluster/images.sh"
 
 # --- processes ---------------------------------------------------------------
 
@@ -315,7 +317,7 @@ publish() {
 }
 
 print_env() {
-  [[ -f "$dir/kubeconfig" ]] || die "the cluster in $dir is not up: run scripts/cluster-local.sh up"
+  [[ -f "$dir/kubeconfig" ]] || die "the cluster in $dir is not up: run hack/cluster-local.sh up"
   printf 'export KUBECONFIG=%q\n' "$dir/kubeconfig"
   printf 'export MAIL_WORKER_CLUSTER_DIR=%q\n' "$dir"
   printf 'export MAIL_WORKER_CLUSTER_GIT_URL=%q\n' "$(cat "$dir/git-url")"
@@ -392,7 +394,7 @@ up() {
     --manage-all-nodes=false --manage-nodes-with-label-selector type=kwok \
     --server-address "127.0.0.1:$(free_port)" --node-ip 127.0.0.1 --cidr 10.244.0.1/16 \
     --node-lease-duration-seconds 40
-  start node-agent node "$MAIL_WORKER_ROOT/scripts/lib/cluster/node-agent.ts" \
+  start node-agent node "$MAIL_WORKER_ROOT/hack/cluster/node-agent.ts" \
     --server "https://$address:$apiserver_port" --ca "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key"
   wait_until kwok 60 kubectl wait --for condition=Ready --timeout 1s node --all
 
@@ -403,7 +405,7 @@ up() {
   start_git
   start_argocd
   [[ "$real" == false ]] || real_node_up
-  log "test cluster up in $((SECONDS - started))s; use it with: eval \"\$(scripts/cluster-local.sh env --dir $dir)\""
+  log "test cluster up in $((SECONDS - started))s; use it with: eval \"\$(hack/cluster-local.sh env --dir $dir)\""
   print_env
 }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { type Config, loadConfig } from '../../src/config.ts';
+import { type Config, loadConfig } from '../../service/src/config.ts';
 
 /**
  * A config for tests: loopback servers, a SQLite file in a fresh folder

@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { parseArgs } from 'node:util';
 
-// Both names are written into the cluster by scripts/cluster-local.sh too
+// Both names are written into the cluster by hack/cluster-local.sh too
 // (kwok's pod-ready stage and the StorageClass).
 const CONFIG_READY_ANNOTATION = 'harness.mail-worker.local/config';
 const PROVISIONER = 'harness.mail-worker.local/fake-volumes';

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The test cluster's real node (scripts/cluster-local.sh up --real): Debian's
+# The test cluster's real node (hack/cluster-local.sh up --real): Debian's
 # containerd and runc with a kubelet, kube-proxy and CoreDNS built from the Go
 # module proxy, so the chart's containers really run. Sourced by
 # cluster-local.sh, whose start, wait_until, kubectl, log and die it uses.
@@ -46,7 +46,7 @@ claim_real_node() {
     owner="$(cat "$REAL_NODE_RECORD/owner")"
     if [[ "$owner" != "$dir" ]] && [[ -f "$owner/pids/kubelet" ]] &&
       [[ "$(readlink "/proc/$(cat "$owner/pids/kubelet")/cwd" 2>/dev/null)/" == "$owner/"* ]]; then
-      die "the real node of the cluster in $owner still runs (one per machine): stop it with scripts/cluster-local.sh down --dir $owner"
+      die "the real node of the cluster in $owner still runs (one per machine): stop it with hack/cluster-local.sh down --dir $owner"
     fi
     log "removing what an earlier real node (cluster $owner) left on this machine"
     real_node_cleanup

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { freePort, waitFor } from './ports.ts';
 
-export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../../service/src/main.ts', import.meta.url));
 
 export interface ServiceProcess {
   child: ChildProcess;

@@ -11,7 +11,7 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: scripts/base-image.sh [--force]
+usage: hack/base-image.sh [--force]
 
 Imports the stand-in as node:24-bookworm-slim into the Docker Engine at
 DOCKER_HOST (or the default one), making its root filesystem first when the
@@ -36,7 +36,7 @@ esac
 
 # shellcheck source=lib/toolchain.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
-# shellcheck source=lib/docker.sh
+# shellcheck source=../scripts/lib/docker.sh
 source "$MAIL_WORKER_ROOT/scripts/lib/docker.sh"
 [[ "$(id -u)" == 0 ]] || die "debootstrap needs root"
 ensure_packages debootstrap:debootstrap
@@ -113,6 +113,6 @@ docker_cli import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/mail-worker/host-ca.crt' \
   --change 'ENV npm_config_nodedir=/usr/local' \
-  --change 'LABEL org.opencontainers.image.description="Local stand-in for node:24-bookworm-slim (scripts/base-image.sh)"' \
+  --change 'LABEL org.opencontainers.image.description="Local stand-in for node:24-bookworm-slim (hack/base-image.sh)"' \
   --change 'CMD ["node"]' \
   "$rootfs" "$BASE_IMAGE" >/dev/null

@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: scripts/chart-docs.sh [--check]
+usage: hack/chart-docs.sh [--check]
 
 Writes charts/mail-worker/values.schema.json (helm-values-schema-json, with
 the shared Kubernetes types of charts/mail-worker/schemas/ bundled in) and
@@ -67,6 +67,6 @@ for file in "${generated[@]}"; do
   fi
 done
 if ((${#stale[@]} > 0)); then
-  die "out of date: ${stale[*]} (run scripts/chart-docs.sh and commit the result)"
+  die "out of date: ${stale[*]} (run hack/chart-docs.sh and commit the result)"
 fi
 log "values.schema.json and README.md are what values.yaml gives"

@@ -4,7 +4,7 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: scripts/bench.sh [--topology local|deployed] [--profile]
+usage: hack/bench.sh [--topology local|deployed] [--profile]
        (or: npm run bench -- --topology deployed)
 
 Builds service/dist and runs a benchmark against it, web and worker with the

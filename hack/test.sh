@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The test suite: lint, type-check and every test, against real Redis,
+# PostgreSQL, SQLite, SMTP, Unleash, Helm, Chromium and a Kubernetes control
+# plane that the suite starts itself. Installs what is missing first.
+set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+usage: hack/test.sh [--fast] [--coverage] [FILE...]
+
+  (nothing)   the whole suite, what CI runs (.ci/run): lint, tsc, every test
+              under service/test and test/, then the real node's tests
+              (test/real-node/) one file at a time. Needs root: it starts a
+              real node (containerd, kubelet, kube-proxy, CoreDNS) that adds a
+              bridge, routes and iptables rules, all removed at the end, and a
+              Docker Engine of its own for the images.
+  --fast      the contributors' tier, a few minutes warm: lint, tsc, the
+              service tests, the chart's render and schema tests, GitOps,
+              scripts and docs checks, and the Helm 4 matrix on the test
+              cluster's simulated (kwok) nodes. No Docker, no containerd, no
+              real node, no root once its Debian packages are there (it names
+              any that are missing).
+  --coverage  collect coverage (off by default: it slows every process)
+  --update-screenshots
+              the browser test writes docs/screenshots/ (by default it
+              writes .tap/screenshots/, leaving the committed ones alone)
+  FILE...     only these test files, with the whole suite's setup
+
+What it installs when missing: Node 24 under .tools/ and the npm
+dependencies; Debian's redis-server, postgresql, shellcheck, openssl, git,
+curl and, for the whole suite, chromium, fonts-ipafont-gothic, docker.io,
+docker-compose and debootstrap; built with Go into ~/.cache/mail-worker:
+Helm 4 and 3, Mailpit, helm-docs and helm-values-schema-json, the test
+cluster (hack/cluster-local.sh) and, for the whole suite, Prometheus, the
+real node's programs and the images it runs; Schemathesis from PyPI into a
+virtual environment there. The cluster and the tests' temporary files live
+in folders that are removed however the suite ends.
+
+At the end: the failed tests under their file, each file's time (also in
+.tap/times.txt) and one line "tests: N passed, N failed".
+USAGE
+}
+
+tier=full
+while (($# > 0)); do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    --fast) tier=fast; shift ;;
+    --coverage) export TAP_DISABLE_COVERAGE=0; shift ;;
+    --update-screenshots) export UPDATE_SCREENSHOTS=1; shift ;;
+    -*) usage >&2; exit 2 ;;
+    *) tier=files; break ;;
+  esac
+done
+
+# shellcheck source=lib/toolchain.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/toolchain.sh"
+cd "$MAIL_WORKER_ROOT"
+started=$SECONDS
+phases=()
+phase() { phases+=("$(printf '%6ds  %s' $((SECONDS - ${1})) "$2")"); }
+
+packages=(curl:curl redis-server:redis-server initdb:postgresql shellcheck:shellcheck openssl:openssl git:git)
+[[ "$tier" == fast ]] || packages+=(chromium:chromium /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf:fonts-ipafont-gothic
+  dockerd:docker.io /usr/bin/docker:docker.io docker-compose:docker-compose debootstrap:debootstrap)
+ensure_packages "${packages[@]}"
+ensure_node
+ensure_dependencies
+ensure_helm
+ensure_mailpit
+ensure_chart_tools
+ensure_schemathesis
+ensure_cluster_binaries
+[[ "$tier" == fast ]] || ensure_prometheus
+phase "$started" "installs and builds (Debian packages, Node, npm, Go programs)"
+
+# The test cluster (test/cluster/, and test/real-node/ with --real), in a
+# folder of its own, and the suite's temporary files (every test's servers
+# and data), in another: both stopped (by PID) and removed however the suite
+# ends, so a test that crashed leaves nothing behind either.
+# --one-file-system keeps rm out of anything still mounted there.
+cluster_dir="$(mktemp -d "${TMPDIR:-/tmp}/mail-worker-cluster.XXXXXX")"
+suite_tmp="$(mktemp -d "${TMPDIR:-/tmp}/mail-worker-suite.XXXXXX")"
+trap 'hack/cluster-local.sh down --dir "$cluster_dir" >/dev/null 2>&1 || true; rm -rf --one-file-system "$suite_tmp" || true' EXIT
+mark=$SECONDS
+if [[ "$tier" == fast ]]; then
+  eval "$(hack/cluster-local.sh up --dir "$cluster_dir")"
+else
+  eval "$(hack/cluster-local.sh up --real --dir "$cluster_dir")"
+fi
+phase "$mark" "the test cluster up$([[ "$tier" == fast ]] || echo ', with its real node and images')"
+# Open to every user, as /tmp is: as root, tests run PostgreSQL as its own user.
+chmod 1777 "$suite_tmp"
+export TMPDIR="$suite_tmp"
+
+mkdir -p .tap
+log "running the $tier tests with Node $(node --version)"
+status=0
+mark=$SECONDS
+case "$tier" in
+  full) npm test 2>&1 | tee .tap/last-run.log || status=$? ;;
+  fast) npm run test:fast 2>&1 | tee .tap/last-run.log || status=$? ;;
+  files) npx tap "$@" 2>&1 | tee .tap/last-run.log || status=$? ;;
+esac
+phase "$mark" "lint, tsc and the tests"
+
+# For whoever reads only the end: what failed, under the file it is in; each
+# file's time, slowest first (a slow test shows up in the log of the change
+# that made it slow); where the rest of the time went; and one plain line
+# "tests: N passed, N failed", summed over tap's runs.
+awk '
+  /^# Subtest: / { file = substr($0, 12) }
+  /^ *not ok / { line = $0; sub(/^ */, "", line); sub(/ # time=.*/, "", line); failed[++n] = file ": " line }
+  END { if (n) { print "failed:"; for (i = 1; i <= n && i <= 40; i++) print "  " failed[i] } }
+' .tap/last-run.log || true
+# tap ends each file with "ok N - FILE # time=T" at the top level.
+file_times="$(sed -nE 's/^(not )?ok [0-9]+ - ([^ ]+\.test\.ts) # time=([0-9.]+)(m?s).*/\3 \4 \2/p' .tap/last-run.log |
+  awk '{ s = ($2 == "ms") ? $1 / 1000 : $1; printf "%7.1fs  %s\n", s, $3 }' | sort -rn)" || true
+{
+  echo "time per test file (tap runs two at once, the real node's one at a time):"
+  printf '%s\n' "$file_times"
+  echo "time per phase:"
+  printf '%s\n' "${phases[@]}"
+  printf '%6ds  in all (%s tier)\n' $((SECONDS - started)) "$tier"
+} >.tap/times.txt
+cat .tap/times.txt >&2
+grep -E '^# \{ total: [0-9]+' .tap/last-run.log | awk '
+  { for (i = 1; i <= NF; i++) { if ($i == "pass:") p += $(i + 1); if ($i == "fail:") f += $(i + 1) } }
+  END { if (NR) printf "tests: %d passed, %d failed\n", p, f }' || true
+exit "$status"
