@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { Queue } from 'bullmq';
-import { spawnService } from '../service/test/helpers/process.ts';
-import { startRedis } from '../service/test/helpers/servers.ts';
-import { waitFor } from '../service/test/helpers/ports.ts';
-import { freePort } from '../service/test/helpers/ports.ts';
+import { spawnService } from './helpers/process.ts';
+import { startRedis } from './helpers/servers.ts';
+import { waitFor } from './helpers/ports.ts';
+import { freePort } from './helpers/ports.ts';
 import { QUEUE_PREFIX } from '../service/src/queue/queues.ts';
 import { accessibilityProblems, contrast, launchBrowser } from './helpers/browser.ts';
 import { ROOT } from './helpers/helm.ts';
@@ -14,9 +14,12 @@ import { ROOT } from './helpers/helm.ts';
 // A learner's session in a real browser (Debian's Chromium through
 // playwright-core) against the real local stack: `mail-worker all` with its
 // embedded mail catcher, real Redis, SQLite. Screenshots land in
-// docs/screenshots/, which the README and guides show.
+// .tap/screenshots/, to look at after a run; with UPDATE_SCREENSHOTS=1 they
+// replace the committed ones in docs/screenshots/, which the README and
+// guides show (hack/test.sh --update-screenshots test/browser.test.ts).
 
-const SHOTS = join(ROOT, 'docs/screenshots');
+const SHOTS = join(ROOT, process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : '.tap/screenshots');
+mkdirSync(SHOTS, { recursive: true });
 
 t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
   const redis = await startRedis();

@@ -2,7 +2,8 @@ import t from 'tap';
 import { migrate } from '../src/db/migrations.ts';
 import { RecipientStore } from '../src/recipients/store.ts';
 import { RunError, RunStore } from '../src/runs/store.ts';
-import { onBothDatabases } from './helpers/databases.ts';
+import { onBothDatabases } from '../../test/helpers/databases.ts';
+import { waitFor } from '../../test/helpers/ports.ts';
 
 t.test('data layer on SQLite and PostgreSQL', (t) =>
   onBothDatabases(t, async (t, database) => {
@@ -272,7 +273,7 @@ t.test('SQLite: creating runs while another process writes never fails with a bu
       `const db = new (require('better-sqlite3'))(${JSON.stringify(file)}); db.pragma('busy_timeout = 5000'); db.pragma('synchronous = OFF');
        const insert = db.prepare("insert into recipients (name, email, email_key, created_at) values (?, ?, ?, '')");
        const pause = new Int32Array(new SharedArrayBuffer(4));
-       const end = Date.now() + 3000;
+       const end = Date.now() + 60_000; // bounded; the teardown ends it sooner
        for (let i = 0; Date.now() < end; i++) {
          insert.run('W' + i, 'w' + i + '@busy.test', 'w' + i + '@busy.test');
          Atomics.wait(pause, 0, 0, 1);
@@ -281,13 +282,24 @@ t.test('SQLite: creating runs while another process writes never fails with a bu
     { stdio: 'ignore' },
   );
   t.teardown(() => writer.kill());
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  const written = () =>
+    web.db
+      .selectFrom('recipients')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('email', 'like', 'w%@busy.test')
+      .executeTakeFirstOrThrow()
+      .then((row) => Number(row.n));
+  // Until the other process is writing, so the runs below really race it.
+  await waitFor('the other process to write', async () => ((await written()) > 0 ? true : undefined), 10_000);
   // A fixed number of runs while the other process writes: bounded, so a slow machine only slows the test.
   const runs = new RunStore(web.db);
+  const before = await written();
   let created = 0;
   for (let i = 0; i < 50; i++) {
     await runs.create({ count: 10, failureRate: 0, queue: 'mail-default' });
     created++;
   }
+  const during = (await written()) - before;
+  t.ok(writer.exitCode === null && during > 0, `the other process wrote ${during} rows while the runs were created, and still writes`);
   t.equal(created, 50, 'every run was created while the other process wrote');
 });
