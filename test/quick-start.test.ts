@@ -1,0 +1,72 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { ROOT } from './helpers/helm.ts';
+import { freePort, waitFor } from './helpers/ports.ts';
+
+// The README's quick start as a learner types it: `./scripts/dev.sh` in a
+// clean copy of the repository, then the "check it worked" command, whose
+// answer must be the one the README prints. Only the ports move off their
+// defaults (3000, 6379, 1025), which the machine may be using; nothing
+// answers at the Redis port, so dev.sh starts its own redis-server there,
+// as it does for a learner, and stops it on Ctrl-C. node_modules is linked
+// in rather than installed again (the copy's package-lock.json is the same).
+
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('\n## ', readme.indexOf('## Quick start') + 1));
+const check = /```sh\n(curl [^\n]+)\n# ([^\n]+)\n```/.exec(quickStart);
+
+t.test("the README's quick start: ./scripts/dev.sh, then its check", async (t) => {
+  t.ok(quickStart.includes('./scripts/dev.sh'), 'the quick start runs ./scripts/dev.sh');
+  if (!check) throw new Error('the quick start has no ```sh block with a curl command and its expected output');
+  const [, command, expected] = check;
+
+  const copy = mkdtempSync(join(tmpdir(), 'mw-quick-start-'));
+  execFileSync('bash', [
+    '-c',
+    `git -C "${ROOT}" ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} "${copy}"`,
+  ]);
+  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+
+  const [port, redisPort, smtpPort] = [await freePort(), await freePort(), await freePort()];
+  const dev = spawn(join(copy, 'scripts/dev.sh'), [], {
+    cwd: copy,
+    env: { ...process.env, PORT: String(port), REDIS_URL: `redis://localhost:${redisPort}/0`, SMTP_PORT: String(smtpPort) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, as a terminal gives the command it runs: Ctrl-C
+    // reaches the group, so node and bash each see it.
+    detached: true,
+  });
+  let output = '';
+  dev.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  dev.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => dev.once('exit', (code) => resolve(code)));
+  const group = (signal: NodeJS.Signals) => process.kill(-dev.pid!, signal);
+  t.teardown(() => {
+    if (dev.exitCode === null) group('SIGKILL');
+  });
+
+  // The README's command, with the port the stack listens on.
+  const learnerCheck = command!.replace('localhost:3000', `localhost:${port}`);
+  const answer = await waitFor(
+    'the stack to answer the README check',
+    () => {
+      const out = execFileSync('bash', ['-c', `${learnerCheck} || true`], { encoding: 'utf8' }).trim();
+      return out.includes('"ready"') ? out : undefined;
+    },
+    120_000,
+    { intervalMs: 250, describe: async () => output.slice(-2000) },
+  );
+  t.equal(answer, expected, `\`${command}\` answers what the README says`);
+  t.match(output, /starting redis-server on port \d+/, 'dev.sh started its own Redis, nothing answering at REDIS_URL');
+  t.ok(existsSync(join(copy, 'data/mail-worker.sqlite')), 'the SQLite database is under ./data/');
+
+  const redisPid = readFileSync(join(copy, 'data/redis/redis.pid'), 'utf8').trim();
+  group('SIGINT'); // Ctrl-C
+  const status = await exited;
+  t.ok(status === 0 || status === 130, `Ctrl-C stops it (exit ${status})`);
+  await waitFor('the Redis dev.sh started to stop', () => (existsSync(`/proc/${redisPid}`) ? undefined : true));
+  t.pass('and the Redis it started with it');
+});
