@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The images the test cluster's real node runs, made on this machine (no
-# registry is reachable): the service's image from the real Dockerfile, at
-# two versions for rollouts, and the test stand-ins under test/images/ for
+# registry is reachable): the service's image from the real Dockerfile,
+# tagged twice as two versions for rollouts, and the test stand-ins under test/images/ for
 # what the chart runs beside it. Each is built once per change of its inputs
 # by a Docker Engine of the cache's own (its layer cache makes a changed
 # service a quick rebuild), saved as a tar under
@@ -9,13 +9,14 @@
 # Sourced by cluster-local.sh after docker.sh and real-node.sh.
 # shellcheck disable=SC2154 # dir is cluster-local.sh's
 
-CLUSTER_IMAGES=(pause redis postgresql mailpit unleash app app-next)
+# Each is one build and one tar; app's tar holds app-next too.
+CLUSTER_IMAGES=(pause redis postgresql mailpit unleash app)
 IMAGE_CACHE="$MAIL_WORKER_CACHE/images"
 
 # The files an image is made from, relative to the repository.
 image_inputs() {
   case "$1" in
-    app | app-next)
+    app)
       printf '%s\n' Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json
       git -C "$MAIL_WORKER_ROOT" ls-files --cached --others --exclude-standard service/src service/views service/public
       ;;
@@ -41,8 +42,14 @@ image_key() {
 }
 
 # The image the real node knows as NAME (test/images/NAME, or the service:
-# app and app-next are two versions, two tags of one repository).
-real_node_image() { printf 'mail-worker-test/%s:%s\n' "${1%-next}" "$(image_key "$1")"; }
+# app and app-next are two tags of one build, so two versions of one
+# repository; the chart's APP_VERSION is the tag, so each reports its own).
+real_node_image() {
+  case "$1" in
+    app-next) printf 'mail-worker-test/app:%s-next\n' "$(image_key app)" ;;
+    *) printf 'mail-worker-test/%s:%s\n' "$1" "$(image_key "$1")" ;;
+  esac
+}
 
 # Builds the images whose tar is not in the cache, with one engine start.
 build_cluster_images() {
@@ -70,17 +77,18 @@ build_cluster_images() {
 
 # build_cluster_image NAME CONTEXT: builds mail-worker-test/NAME:KEY and saves it.
 build_cluster_image() {
-  local name="$1" context="$2" ref key args=()
+  local name="$1" context="$2" ref key args=() refs
   key="$(image_key "$name")"
   ref="$(real_node_image "$name")"
+  refs=("$ref")
   mkdir -p "$context"
   case "$name" in
-    app | app-next)
-      # The service's own image, as scripts/image.sh builds it; the version
-      # it reports (APP_VERSION) is its tag, so two versions can be told apart.
+    app)
+      # The service's own image, as scripts/image.sh builds it.
       ensure_base_image
       context="$MAIL_WORKER_ROOT"
       args=(--build-arg "VERSION=$key")
+      refs+=("$(real_node_image app-next)")
       ;;
     pause)
       cp "$MAIL_WORKER_ROOT/test/images/pause/Dockerfile" "$context/"
@@ -104,7 +112,8 @@ build_cluster_image() {
   log "building $ref"
   DOCKER_BUILDKIT=1 docker_cli build --network host -q "${args[@]}" -t "$ref" "$context" >/dev/null ||
     die "building $ref failed (run: DOCKER_BUILDKIT=1 docker build --network host ${args[*]} $context)"
-  docker_cli save "$ref" -o "$IMAGE_CACHE/$name-$key.tar.partial"
+  [[ "${#refs[@]}" == 1 ]] || docker_cli tag "$ref" "${refs[1]}"
+  docker_cli save "${refs[@]}" -o "$IMAGE_CACHE/$name-$key.tar.partial"
   mv "$IMAGE_CACHE/$name-$key.tar.partial" "$IMAGE_CACHE/$name-$key.tar"
   # Older tars of this image are never used again.
   find "$IMAGE_CACHE" -maxdepth 1 -name "$name-????????????.tar" -not -name "$name-$key.tar" -delete
@@ -122,7 +131,7 @@ import_cluster_images() {
   local separator=''
   {
     printf '{'
-    for name in "${CLUSTER_IMAGES[@]}"; do
+    for name in "${CLUSTER_IMAGES[@]}" app-next; do
       printf '%s\n  "%s": "%s"' "$separator" "$name" "$(real_node_image "$name")"
       separator=,
     done
