@@ -20,7 +20,7 @@ t.test('the check fails, showing the difference, when values.yaml changes alone'
   // A copy of what the script reads, with one description and one limit changed.
   const root = mkdtempSync(join(tmpdir(), 'chart-docs-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  for (const path of ['scripts', 'charts', 'package.json', '.prettierrc.json', '.nvmrc'])
+  for (const path of ['scripts', 'hack', 'charts', 'package.json', '.prettierrc.json', '.nvmrc'])
     cpSync(join(ROOT, path), join(root, path), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
   const values = join(root, 'charts/mail-worker/values.yaml');

@@ -273,7 +273,7 @@ t.test('SQLite: creating runs while another process writes never fails with a bu
       `const db = new (require('better-sqlite3'))(${JSON.stringify(file)}); db.pragma('busy_timeout = 5000'); db.pragma('synchronous = OFF');
        const insert = db.prepare("insert into recipients (name, email, email_key, created_at) values (?, ?, ?, '')");
        const pause = new Int32Array(new SharedArrayBuffer(4));
-       const end = Date.now() + 60_000; // bounded; the teardown ends it sooner
+       const end = Date.now() + 60_000; // bounded; the teardown kills it sooner
        for (let i = 0; Date.now() < end; i++) {
          insert.run('W' + i, 'w' + i + '@busy.test', 'w' + i + '@busy.test');
          Atomics.wait(pause, 0, 0, 1);
@@ -281,7 +281,8 @@ t.test('SQLite: creating runs while another process writes never fails with a bu
     ],
     { stdio: 'ignore' },
   );
-  t.teardown(() => writer.kill());
+  // SIGKILL: the loop never yields, so a handled SIGTERM (tap's signal-exit, loaded into every child) would wait for it.
+  t.teardown(() => writer.kill('SIGKILL'));
   const written = () =>
     web.db
       .selectFrom('recipients')
