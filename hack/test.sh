@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: hack/test.sh [--fast] [--coverage] [FILE...]
+usage: hack/test.sh [--fast] [--coverage] [--update-screenshots] [FILE...] [-- TAP_ARGS...]
 
   (nothing)   the whole suite, what CI runs (.ci/run): lint, tsc, every test
               under service/test and test/, then the real node's tests
@@ -24,7 +24,9 @@ usage: hack/test.sh [--fast] [--coverage] [FILE...]
   --update-screenshots
               the browser test writes docs/screenshots/ (by default it
               writes .tap/screenshots/, leaving the committed ones alone)
-  FILE...     only these test files, with the whole suite's setup
+  FILE...     only these test files, with the whole suite's setup (with
+              --fast, the fast tier's: no real node); after --, arguments
+              for tap, e.g. -- --jobs 1 test/real-node/
 
 What it installs when missing: Node 24 under .tools/ and the npm
 dependencies; Debian's redis-server, postgresql, shellcheck, openssl, git,
@@ -42,14 +44,16 @@ USAGE
 }
 
 tier=full
+files=()
 while (($# > 0)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
     --fast) tier=fast; shift ;;
     --coverage) export TAP_DISABLE_COVERAGE=0; shift ;;
     --update-screenshots) export UPDATE_SCREENSHOTS=1; shift ;;
+    --) shift; files+=("$@"); break ;;
     -*) usage >&2; exit 2 ;;
-    *) tier=files; break ;;
+    *) files+=("$1"); shift ;;
   esac
 done
 
@@ -104,11 +108,13 @@ mkdir -p .tap
 log "running the $tier tests with Node $(node --version)"
 status=0
 mark=$SECONDS
-case "$tier" in
-  full) npm test 2>&1 | tee .tap/last-run.log || status=$? ;;
-  fast) npm run test:fast 2>&1 | tee .tap/last-run.log || status=$? ;;
-  files) npx tap "$@" 2>&1 | tee .tap/last-run.log || status=$? ;;
-esac
+if ((${#files[@]} > 0)); then
+  npx tap "${files[@]}" 2>&1 | tee .tap/last-run.log || status=$?
+elif [[ "$tier" == fast ]]; then
+  npm run test:fast 2>&1 | tee .tap/last-run.log || status=$?
+else
+  npm test 2>&1 | tee .tap/last-run.log || status=$?
+fi
 phase "$mark" "lint, tsc and the tests"
 
 # For whoever reads only the end: what failed, under the file it is in; each

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { join } from 'node:path';
 import t from 'tap';
@@ -453,4 +453,27 @@ t.test('one pod template: every extension point reaches the web, worker and migr
   }
   t.same(await validateManifests(ms), [], 'every object is valid');
   t.match(renderError(h4, { set: { 'web.extraEnv[0].value': 'x' } }), /extraEnv/, 'an extraEnv entry needs a name');
+});
+
+t.test("the README's figure for what the dev environment's pods request", async (t) => {
+  const cpu = (v: string) => (v.endsWith('m') ? Number(v.slice(0, -1)) / 1000 : Number(v));
+  const mib = (v: string) => {
+    const [, amount, unit] = /^(\d+(?:\.\d+)?)(Mi|Gi)$/.exec(v) ?? [];
+    if (!amount) throw new Error(`a memory quantity in Mi or Gi, not ${v}`);
+    return Number(amount) * (unit === 'Gi' ? 1024 : 1);
+  };
+  const sum = { cpu: 0, memory: 0, limit: 0 };
+  for (const m of render(h4, { valuesFiles: [`${ROOT}environments/dev/values.yaml`] })) {
+    if (!['Deployment', 'StatefulSet', 'Rollout'].includes(String(m.kind))) continue;
+    const spec = m.spec as { replicas?: number; template: { spec: PodSpec } };
+    for (const c of spec.template.spec.containers) {
+      const resources = (c as { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }).resources;
+      sum.cpu += (spec.replicas ?? 1) * cpu(resources?.requests?.cpu ?? '0');
+      sum.memory += (spec.replicas ?? 1) * mib(resources?.requests?.memory ?? '0Mi');
+      sum.limit += (spec.replicas ?? 1) * mib(resources?.limits?.memory ?? '0Mi');
+    }
+  }
+  const readme = readFileSync(`${ROOT}README.md`, 'utf8').replace(/\s+/g, ' ');
+  const claim = `request ${Number(sum.cpu.toFixed(2))} CPU and ${sum.memory.toLocaleString('en')} MiB of memory (limits: ${sum.limit.toLocaleString('en')} MiB)`;
+  t.ok(readme.includes(claim), `README says the dev pods ${claim}`);
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { apply, cluster, describeNamespace, getJson, kubectl, run, waitFor } from '../helpers/cluster.ts';
+import { apply, cluster, describeNamespace, getJson, kubectl, run, secretData, waitFor } from '../helpers/cluster.ts';
 import { ROOT } from '../helpers/helm.ts';
 
 // argocd/mail-worker.yaml applied as is, but for its repository URL, which
@@ -17,6 +17,7 @@ interface Application {
     health?: { status?: string };
     operationState?: {
       phase?: string;
+      startedAt?: string;
       message?: string;
       syncResult?: { resources?: { kind: string; name: string; hookPhase?: string; status?: string }[] };
     };
@@ -101,6 +102,41 @@ t.test('the ApplicationSet creates one Application per environment; dev syncs, p
   );
   const migrate = dev.status?.operationState?.syncResult?.resources?.find((r) => r.kind === 'Job' && r.name.endsWith('-migrate'));
   t.equal(migrate?.hookPhase, 'Succeeded', 'the migrate hook ran and succeeded');
+
+  // Every later sync (a pushed values change, `argocd app sync`, a self-heal)
+  // renders the chart again without lookup, so with new random passwords and
+  // tokens: the Secrets the chart generated must keep the ones PostgreSQL
+  // and Unleash already hold (the ApplicationSet ignores their /data, with
+  // RespectIgnoreDifferences). A sync started the way the CLI starts one.
+  const generated = ['mail-worker-generated', 'mail-worker-unleash'];
+  const before = await secretData('mail-dev');
+  t.same(
+    generated.filter((name) => before[name]),
+    generated,
+    'dev has both generated Secrets',
+  );
+  await kubectl([
+    '-n',
+    'argocd',
+    'patch',
+    'applications.argoproj.io',
+    'mail-worker-dev',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ operation: { initiatedBy: { username: 'test' }, sync: { syncStrategy: { hook: {} } } } }),
+  ]);
+  await waitFor(
+    'dev synced a second time',
+    async () => {
+      const a = await app('mail-worker-dev');
+      const state = a.status?.operationState;
+      return state?.startedAt !== dev.status?.operationState?.startedAt && state?.phase === 'Succeeded' ? a : undefined;
+    },
+    300_000,
+    async () => `${JSON.stringify((await app('mail-worker-dev')).status?.operationState, null, 1)}`,
+  );
+  const after = await secretData('mail-dev');
+  for (const name of generated) t.same(after[name], before[name], `${name}: every value byte for byte the same after a second sync`);
 
   const prod = await waitFor('prod compared', async () => {
     const a = await app('mail-worker-prod');
