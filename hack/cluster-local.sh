@@ -271,7 +271,10 @@ EOF
   ln -sf "$HELM3_BIN" "$dir/argocd/bin/helm"
   local argocd=("$ARGOCD_BIN")
   repo_port="$(free_port)"
+  # Its git credential helper's socket defaults to one path in /tmp for the
+  # whole machine: a second cluster, or one of another user, could not bind.
   ARGOCD_BINARY_NAME=argocd-repo-server TMPDIR="$dir/argocd/tmp" ARGOCD_GPG_ENABLED=false \
+    ARGOCD_ASK_PASS_SOCK="$dir/argocd/ask-pass.sock" \
     PATH="$dir/argocd/bin:$PATH" start argocd-repo-server "${argocd[@]}" \
     --address 127.0.0.1 --port "$repo_port" --metrics-address 127.0.0.1 --metrics-port "$(free_port)" \
     --redis "127.0.0.1:$redis_port" --disable-tls --loglevel warn

@@ -94,11 +94,12 @@ cluster_dir="$(mktemp -d "${TMPDIR:-/tmp}/mail-worker-cluster.XXXXXX")"
 suite_tmp="$(mktemp -d "${TMPDIR:-/tmp}/mail-worker-suite.XXXXXX")"
 trap 'hack/cluster-local.sh down --dir "$cluster_dir" >/dev/null 2>&1 || true; rm -rf --one-file-system "$suite_tmp" || true' EXIT
 mark=$SECONDS
-if [[ "$tier" == fast ]]; then
-  eval "$(hack/cluster-local.sh up --dir "$cluster_dir")"
-else
-  eval "$(hack/cluster-local.sh up --real --dir "$cluster_dir")"
-fi
+# An assignment, not eval "$(...)" alone: a cluster that failed to start
+# must stop the suite here (eval of an empty string succeeds).
+real=(--real)
+[[ "$tier" == full ]] || real=()
+cluster_env="$(hack/cluster-local.sh up "${real[@]}" --dir "$cluster_dir")"
+eval "$cluster_env"
 phase "$mark" "the test cluster up$([[ "$tier" == fast ]] || echo ', with its real node and images')"
 # Open to every user, as /tmp is: as root, tests run PostgreSQL as its own user.
 chmod 1777 "$suite_tmp"
