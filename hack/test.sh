@@ -71,18 +71,11 @@ ensure_packages "${packages[@]}"
 ensure_node
 ensure_dependencies
 ensure_schemathesis
-# The Go programs, two builds at a time: on a cold machine one build's module
-# downloads and single-threaded links overlap the other's compiling, which
-# saves minutes on two cores (Go's build cache is safe to share). The calls
-# after them find every program built and only set the variables.
-kube_programs() { ensure_cluster_binaries; [[ "$tier" == fast ]] || ensure_real_node_binaries; }
-other_programs() { ensure_helm; ensure_mailpit; ensure_chart_tools; [[ "$tier" == fast ]] || ensure_prometheus; }
-kube_programs &
-kube_build=$!
-other_programs || die "building the Go programs failed (above)"
-wait "$kube_build" || die "building the Kubernetes programs failed (above)"
-kube_programs
-other_programs
+ensure_helm
+ensure_mailpit
+ensure_chart_tools
+ensure_cluster_binaries
+[[ "$tier" == fast ]] || ensure_prometheus
 phase "$started" "installs and builds (Debian packages, Node, npm, Go programs)"
 
 # The test cluster (test/cluster/, and test/real-node/ with --real), in a
