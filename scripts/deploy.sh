@@ -12,7 +12,11 @@ usage: scripts/deploy.sh [--env dev|staging|prod] [--via helm|argocd] [-- HELM_A
   --via argocd kubectl apply -f argocd/mail-worker.yaml: Argo CD creates
                mail-worker-dev, -staging and -prod from your fork
                (set its URL first: scripts/argocd-repo.sh URL)
-Extra arguments after -- go to helm, e.g. -- --set faults.errorRate=0.5
+Extra arguments after -- go to helm, e.g. -- --set faults.errorRate=0.5.
+With --reuse-values the release keeps the values it has (the environment's
+file is not applied again over your earlier --set).
+With Helm, it waits for every workload, and for a Rollout until it is
+Healthy or paused for you (kubectl argo rollouts promote).
 USAGE
 }
 
@@ -35,14 +39,43 @@ cd "$MAIL_WORKER_ROOT"
 [[ -f "environments/$env/values.yaml" ]] || die "no environments/$env/values.yaml (choose dev, staging or prod)"
 need kubectl "install kubectl: https://kubernetes.io/docs/tasks/tools/"
 
+# Helm waits for Deployments and StatefulSets, not for an Argo Rollout: wait
+# for the Rollouts controller to have seen this revision and to call it
+# Healthy, or Paused (a canary step or a blue-green preview waiting for
+# promotion); Degraded (an aborted or failing release) is an error.
+wait_for_rollout() {
+  local ns="$1" name="$2" state last="" deadline=$((SECONDS + 600))
+  kubectl -n "$ns" get rollout "$name" >/dev/null 2>&1 || return 0
+  while :; do
+    state="$(kubectl -n "$ns" get rollout "$name" \
+      -o 'jsonpath={.metadata.generation}/{.status.observedGeneration} {.status.phase} {.status.message}')"
+    [[ "$state" != "$last" ]] && log "Rollout $name: ${state#* }"
+    last="$state"
+    read -r generations phase _ <<<"$state"
+    if [[ "${generations%/*}" == "${generations#*/}" ]]; then
+      case "$phase" in
+        Healthy | Paused) return 0 ;;
+        Degraded) die "Rollout $name is Degraded: kubectl argo rollouts -n $ns get rollout $name" ;;
+      esac
+    fi
+    ((SECONDS < deadline)) || die "Rollout $name is still $phase after 10 minutes: kubectl argo rollouts -n $ns get rollout $name"
+    sleep 2
+  done
+}
+
 case "$via" in
   helm)
     need helm "install Helm 3 or 4: https://helm.sh/docs/intro/install/"
     helm_flags=()
     while IFS= read -r flag; do helm_flags+=("$flag"); done < <(helm_release_flags helm)
-    log "helm upgrade --install mail-worker ($env) into namespace mail-$env ${helm_flags[*]}"
+    # The environment's file comes first, unless the release's own values are
+    # reused: applied again, it would undo what an earlier --set changed.
+    values=(-f "environments/$env/values.yaml")
+    [[ " ${extra[*]} " == *" --reuse-values "* ]] && values=()
+    log "helm upgrade --install mail-worker ($env) into namespace mail-$env ${helm_flags[*]} ${values[*]} ${extra[*]}"
     helm upgrade --install mail-worker charts/mail-worker -n "mail-$env" --create-namespace \
-      "${helm_flags[@]}" -f "environments/$env/values.yaml" "${extra[@]}"
+      "${helm_flags[@]}" "${values[@]}" "${extra[@]}"
+    wait_for_rollout "mail-$env" mail-worker-web
     ;;
   argocd)
     kubectl get namespace argocd >/dev/null 2>&1 || die "Argo CD is not installed: scripts/install-addons.sh"

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Generates load through the JSON API: makes sure enough recipients exist,
-# then starts send runs and follows each to its end, printing progress.
+# Generates load through the JSON API. Send runs: makes sure enough
+# recipients exist, then starts runs and follows each to its end, printing
+# progress. Requests: a steady rate of page calls for a while, which goes on
+# whatever the answers are (what a rollout analysis needs to judge a version).
 set -euo pipefail
 
 usage() {
   cat <<'USAGE'
 usage: scripts/load.sh [--url URL] [--count N] [--failure-rate R] [--repeat K] [--interval S] [--no-wait]
+       scripts/load.sh [--url URL] --requests-per-second N [--duration S] [--path PATH]
 
   --url URL           the web (default: http://localhost:3000)
   --count N           mails per run (default: 1000); recipients are imported when fewer exist
@@ -13,8 +16,14 @@ usage: scripts/load.sh [--url URL] [--count N] [--failure-rate R] [--repeat K] [
   --repeat K          runs to start (default: 1)
   --interval S        seconds between runs (default: 0)
   --no-wait           start the runs without following them to their end
+  --requests-per-second N
+                      instead of runs: N calls a second of GET PATH, each on a
+                      new connection, counted by answer every 5 seconds; 5xx
+                      answers and refused connections do not stop it
+  --duration S        with --requests-per-second: stop after S seconds (default: 0, never)
+  --path PATH         with --requests-per-second: what to call (default: /api/runs)
 Example, to make KEDA scale the workers:
-  scripts/load.sh --url http://mail-worker.localtest.me --count 10000 --repeat 3
+  scripts/load.sh --url http://mail-worker.localhost --count 10000 --repeat 3
 USAGE
 }
 
@@ -24,6 +33,9 @@ rate=0
 repeat=1
 interval=0
 wait=true
+per_second=""
+duration=0
+path=/api/runs
 while (($# > 0)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
@@ -33,6 +45,9 @@ while (($# > 0)); do
     --repeat) repeat="${2:?--repeat needs a value}"; shift 2 ;;
     --interval) interval="${2:?--interval needs a value}"; shift 2 ;;
     --no-wait) wait=false; shift ;;
+    --requests-per-second) per_second="${2:?--requests-per-second needs a value}"; shift 2 ;;
+    --duration) duration="${2:?--duration needs a value}"; shift 2 ;;
+    --path) path="${2:?--path needs a value}"; shift 2 ;;
     *) usage >&2; exit 2 ;;
   esac
 done
@@ -45,10 +60,30 @@ need curl "install curl (Debian: apt-get install curl)"
 [[ "$rate" =~ ^(0(\.[0-9]+)?|1(\.0+)?)$ ]] || die "--failure-rate must be a number from 0 to 1, not $rate"
 [[ "$interval" =~ ^[0-9]+$ ]] || die "--interval must be whole seconds, not $interval"
 
+[[ -z "$per_second" || "$per_second" =~ ^[1-9][0-9]*$ ]] || die "--requests-per-second must be a whole number above 0, not $per_second"
+[[ "$duration" =~ ^[0-9]+$ ]] || die "--duration must be whole seconds, not $duration"
+[[ "$path" == /* ]] || die "--path must start with /, not $path"
+
 api() { curl -sS --fail-with-body --max-time 60 -H 'accept: application/json' "$@"; }
 field() { sed -nE "s/.*\"$1\":(\"[^\"]*\"|[^,}]*).*/\1/p" | tr -d '"' | head -1; }
 
-api "$url/readyz" >/dev/null || die "$url does not answer /readyz: is the stack running (scripts/dev.sh, or a port-forward)?"
+api "$url/readyz" >/dev/null || die "$url does not answer /readyz: is the stack running (scripts/dev.sh, or the Ingress)?"
+
+if [[ -n "$per_second" ]]; then
+  # curl paces the calls itself (--rate); each 5-second batch is one curl,
+  # and its answers are counted by status (000: no answer).
+  if ((duration > 0)); then until="for ${duration}s"; else until="until Ctrl-C"; fi
+  log "calling $url$path $per_second times a second, $until"
+  batch=$((per_second * 5))
+  started=$SECONDS
+  while ((duration == 0 || SECONDS - started < duration)); do
+    counts="$(curl -s -o /dev/null -w '%{http_code}\n' --rate "$per_second/s" --max-time 5 \
+      -H 'connection: close' -H 'accept: application/json' "$url$path?load=[1-$batch]" |
+      sort | uniq -c | awk '{ printf "%s %s×%s", (NR > 1 ? "," : ""), $2, $1 }')" || true
+    echo "$((SECONDS - started))s:$counts"
+  done
+  exit 0
+fi
 
 stored="$(api "$url/api/recipients?limit=1" | field total)"
 if ((stored < count)); then

@@ -45,3 +45,31 @@ t.test('scripts/load.sh drives runs through the JSON API', async (t) => {
   t.equal(nobody.status, 1);
   t.match(nobody.stderr, /does not answer \/readyz: is the stack running/);
 });
+
+// The analysis guide's traffic: a steady rate that a version answering 500s
+// must not stop, or the analysis would judge it on no data.
+t.test('scripts/load.sh --requests-per-second keeps its rate through 5xx answers', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const data = mkdtempSync(join(tmpdir(), 'mw-load-'));
+  const stack = await spawnService(t, 'all', {
+    REDIS_URL: redis.url,
+    DATABASE_URL: `file:${join(data, 'db.sqlite')}`,
+    FLAGS_FILE: join(data, 'flags.json'),
+    EMBEDDED_MAIL_CATCHER: 'true',
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(await freePort()),
+    FAULT_ERROR_RATE: '0.5',
+  });
+
+  const result = await run(['--url', stack.url, '--requests-per-second', '20', '--duration', '10']);
+  t.equal(result.status, 0, result.stderr);
+  const batches = [...result.stdout.matchAll(/^\d+s: (.*)$/gm)].map(([, counts]) =>
+    Object.fromEntries(counts!.split(', ').map((c) => c.split('×').map(Number) as [number, number])),
+  );
+  t.equal(batches.length, 2, `two 5-second batches: ${result.stdout}`);
+  for (const batch of batches) {
+    t.equal((batch[200] ?? 0) + (batch[500] ?? 0), 100, `every call answered, 200 or 500: ${JSON.stringify(batch)}`);
+    t.ok(batch[500]! > 20 && batch[200]! > 20, 'about half are 500s, and the calls went on after them');
+  }
+});
