@@ -102,7 +102,7 @@ if [[ "$monitoring" == true ]]; then
   helm upgrade --install kube-prometheus-stack prometheus-community/kube-prometheus-stack -n monitoring --create-namespace --wait \
     --version "$KUBE_PROMETHEUS_STACK_CHART_VERSION" \
     --set grafana.sidecar.dashboards.searchNamespace=ALL \
-    --set prometheus.prometheusSpec.serviceMonitorSelectorNilUsesHelmValues=false >/dev/null
+    --set prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues=false >/dev/null
   log "Grafana: kubectl -n monitoring port-forward svc/kube-prometheus-stack-grafana 3001:80 (admin / prom-operator)"
 else
   log "monitoring skipped (4/4): add --monitoring for Prometheus and Grafana"

@@ -289,33 +289,37 @@ t.test('the AnalysisTemplate queries only metrics the service really exports', a
     [{ name: 'pod-hash', valueFrom: { podTemplateHashValue: 'Latest' } }],
     'the new version is judged',
   );
-  // Prometheus scrapes each web pod once (through the main Service), with the pod's revision.
-  const monitors = ms.filter((m) => m.kind === 'ServiceMonitor');
-  const webMonitor = monitors.find((m) => String(m.metadata?.name).endsWith('-web')) as {
-    spec: { selector: { matchExpressions: unknown[] }; podTargetLabels: string[] };
+  // Prometheus scrapes every web pod itself (a blue-green preview too), with the pod's revision.
+  const monitors = ms.filter((m) => m.kind === 'PodMonitor');
+  t.same(
+    monitors.map((m) => m.metadata?.name),
+    ['demo-mail-worker-web', 'demo-mail-worker-worker'],
+    'a PodMonitor for the web and one for the worker',
+  );
+  const webMonitor = monitors[0] as unknown as {
+    spec: { selector: { matchLabels: Record<string, string> }; podTargetLabels: string[] };
   };
   t.same(webMonitor.spec.podTargetLabels, ['rollouts-pod-template-hash']);
-  const selected = ms.filter(
-    (m) =>
-      m.kind === 'Service' &&
-      m.metadata?.labels?.['app.kubernetes.io/component'] === 'web' &&
-      !m.metadata.labels['mail-worker/rollout-service'],
-  );
   t.same(
-    selected.map((m) => m.metadata?.name),
-    ['demo-mail-worker-web'],
-    'the ServiceMonitor selects only the main web Service, not the stable and canary ones',
+    webMonitor.spec.selector.matchLabels,
+    { 'app.kubernetes.io/name': 'mail-worker', 'app.kubernetes.io/instance': 'demo', 'app.kubernetes.io/component': 'web' },
+    'it selects the web pods of every revision, by the labels the Rollout keeps on all of them',
   );
-  t.same(webMonitor.spec.selector.matchExpressions, [{ key: 'mail-worker/rollout-service', operator: 'DoesNotExist' }]);
 });
 
-t.test('the analysis checks for no series before it reads a value', async (t) => {
+t.test('an analysis without data is Inconclusive, never a pass', async (t) => {
   const ms = render(h4, { valuesFiles: [`${CHART}/ci/canary-analysis.yaml`] });
-  const template = find(ms, 'AnalysisTemplate', '-health') as { spec: { metrics: Array<{ successCondition: string }> } };
-  // Argo Rollouts evaluates these with expr over the vector's values: an
+  const template = find(ms, 'AnalysisTemplate', '-health') as {
+    spec: { metrics: Array<{ successCondition: string; failureCondition: string; inconclusiveLimit: number }> };
+  };
+  // Argo Rollouts evaluates these with expr over the vector's values: a
+  // measurement that matches neither condition is Inconclusive, and an
   // empty result must be checked before result[0] is read.
-  for (const metric of template.spec.metrics)
-    t.match(metric.successCondition, /^len\(result\) == 0 \|\| isNaN\(result\[0\]\) \|\| result\[0\] [<>]= [0-9.]+$/);
+  for (const metric of template.spec.metrics) {
+    t.match(metric.successCondition, /^len\(result\) > 0 && !isNaN\(result\[0\]\) && result\[0\] [<>]= [0-9.]+$/);
+    t.match(metric.failureCondition, /^len\(result\) > 0 && !isNaN\(result\[0\]\) && result\[0\] [<>] [0-9.]+$/);
+    t.equal(metric.inconclusiveLimit, 1);
+  }
 });
 
 t.test('database passwords with URL characters are escaped in DATABASE_URL', async (t) => {

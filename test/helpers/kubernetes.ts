@@ -48,7 +48,7 @@ const KINDS: Record<string, Kind> = {
   'argoproj.io/v1alpha1/AppProject': crd('argo-cd', 'argoproj.io/v1alpha1', 'AppProject'),
   'keda.sh/v1alpha1/ScaledObject': crd('keda', 'keda.sh/v1alpha1', 'ScaledObject'),
   'keda.sh/v1alpha1/TriggerAuthentication': crd('keda', 'keda.sh/v1alpha1', 'TriggerAuthentication'),
-  'monitoring.coreos.com/v1/ServiceMonitor': crd('prometheus-operator', 'monitoring.coreos.com/v1', 'ServiceMonitor'),
+  'monitoring.coreos.com/v1/PodMonitor': crd('prometheus-operator', 'monitoring.coreos.com/v1', 'PodMonitor'),
   'gateway.networking.k8s.io/v1/HTTPRoute': crd('gateway-api', 'gateway.networking.k8s.io/v1', 'HTTPRoute'),
 };
 

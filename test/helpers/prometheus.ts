@@ -9,7 +9,7 @@ import { cluster } from './cluster.ts';
 /**
  * A real Prometheus (built from the Go module proxy, PROMETHEUS_BIN) on
  * 127.0.0.1, scraping the web pods of one namespace of the test cluster as
- * the chart's ServiceMonitor has the Prometheus Operator do: /metrics on the
+ * the chart's PodMonitor has the Prometheus Operator do: /metrics on the
  * `http` port of every web pod, each series labelled with the pod's
  * rollouts-pod-template-hash. It finds the pods through the API server
  * (Kubernetes service discovery) and reaches them on the real node's bridge.
