@@ -326,7 +326,18 @@ print_env() {
   printf 'export MAIL_WORKER_CLUSTER_GIT_URL=%q\n' "$(cat "$dir/git-url")"
   printf 'export KUBECTL_BIN=%q\n' "$KUBECTL"
   # shellcheck disable=SC2016 # $PATH expands where the output is evaluated
-  printf 'export PATH=%q:"$PATH"\n' "$(dirname "$KUBECTL")"
+  printf 'export PATH=%q:"$PATH"\n' "$dir/bin"
+}
+
+# The commands the guides type, at the versions the cluster runs: kubectl,
+# helm (4), the `kubectl argo rollouts` plugin and the argocd CLI (Argo CD's
+# one program, which picks its part by the name it is called by).
+link_commands() {
+  mkdir -p "$dir/bin"
+  ln -sf "$KUBECTL" "$dir/bin/kubectl"
+  ln -sf "$HELM4_BIN" "$dir/bin/helm"
+  ln -sf "$KUBECTL_ARGO_ROLLOUTS" "$dir/bin/kubectl-argo-rollouts"
+  ln -sf "$ARGOCD_BIN" "$dir/bin/argocd"
 }
 
 stop_cluster() {
@@ -339,7 +350,7 @@ up() {
   ensure_packages openssl:openssl redis-server:redis-server git:git
   ensure_helm
   ensure_cluster_binaries
-  [[ "$real" == false ]] || ensure_real_node_prerequisites
+  [[ "$real" == false ]] || { ensure_real_node_prerequisites && ensure_prometheus; }
   if [[ -d "$dir/pids" ]]; then
     log "cleaning up an earlier cluster in $dir"
     stop_cluster
@@ -348,6 +359,7 @@ up() {
   local started=$SECONDS etcd_port apiserver_port address=127.0.0.1 apiserver_network=()
   log "starting the test cluster in $dir$([[ "$real" == false ]] || echo ", with a real node")"
   make_pki
+  link_commands
   if [[ "$real" == true ]]; then
     claim_real_node
     make_real_node_bridge
@@ -403,7 +415,17 @@ up() {
 
   apply_crds
   kubectl create namespace argo-rollouts --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-  POD_NAMESPACE=argo-rollouts start argo-rollouts "$ROLLOUTS_CONTROLLER" --kubeconfig "$dir/kubeconfig" \
+  # With a real node, the controller resolves names through the cluster's
+  # DNS, as in its pod on kind: an analysis asks Prometheus by its Service's
+  # name. Its own mount namespace gets a pod's resolv.conf.
+  local in_cluster_dns=()
+  if [[ "$real" == true ]]; then
+    printf 'search argo-rollouts.svc.cluster.local svc.cluster.local cluster.local\nnameserver %s\noptions ndots:5\n' \
+      "$REAL_NODE_IP" >"$dir/pod-resolv.conf"
+    # shellcheck disable=SC2016 # expanded by that bash
+    in_cluster_dns=(unshare --mount --propagation private bash -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$dir/pod-resolv.conf")
+  fi
+  POD_NAMESPACE=argo-rollouts start argo-rollouts "${in_cluster_dns[@]}" "$ROLLOUTS_CONTROLLER" --kubeconfig "$dir/kubeconfig" \
     --leader-elect=false --metricsPort "$(free_port)" --healthzPort "$(free_port)" --loglevel warn
   start_git
   start_argocd
@@ -432,6 +454,6 @@ case "$command" in
     log "test cluster in $dir stopped and removed"
     ;;
   status) ensure_cluster_binaries && status ;;
-  env) ensure_cluster_binaries && print_env ;;
+  env) ensure_helm && ensure_cluster_binaries && print_env ;;
   publish) publish ;;
 esac

@@ -79,10 +79,10 @@ fi
 log "Gateway API CRDs $GATEWAY_API_VERSION (standard channel)"
 kubectl apply --server-side -f "https://github.com/kubernetes-sigs/gateway-api/releases/download/$GATEWAY_API_VERSION/standard-install.yaml" >/dev/null
 
-log "Traefik (chart $TRAEFIK_CHART_VERSION): Ingress class traefik and Gateway gateway-system/gateway"
+log "Traefik $TRAEFIK_VERSION (chart $TRAEFIK_CHART_VERSION): Ingress class traefik and Gateway gateway-system/gateway"
 helm repo add traefik https://traefik.github.io/charts --force-update >/dev/null
 helm upgrade --install traefik traefik/traefik -n gateway-system --create-namespace --wait \
-  --version "$TRAEFIK_CHART_VERSION" \
+  --version "$TRAEFIK_CHART_VERSION" --set image.tag="$TRAEFIK_VERSION" \
   --set service.type=NodePort \
   --set ports.web.nodePort=30080 --set ports.websecure.nodePort=30443 \
   --set providers.kubernetesGateway.enabled=true \

@@ -40,19 +40,24 @@ cd "$MAIL_WORKER_ROOT"
 need kubectl "install kubectl: https://kubernetes.io/docs/tasks/tools/"
 
 # Helm waits for Deployments and StatefulSets, not for an Argo Rollout: wait
-# for the Rollouts controller to have seen this revision and to call it
+# until the Rollouts controller has taken up this release and calls it
 # Healthy, or Paused (a canary step or a blue-green preview waiting for
-# promotion); Degraded (an aborted or failing release) is an error.
+# promotion); Degraded (an aborted or failing release) is an error. Matching
+# generations are not enough: the controller also bumps observedGeneration
+# when it only patches a condition, with the phase of the old pods. So when
+# the pod template changed, wait for the controller to name a new pod hash.
+rollout_field() { kubectl -n "$1" get rollout "$2" -o "jsonpath={$3}" 2>/dev/null || true; }
+
 wait_for_rollout() {
-  local ns="$1" name="$2" state last="" deadline=$((SECONDS + 600))
-  kubectl -n "$ns" get rollout "$name" >/dev/null 2>&1 || return 0
+  local ns="$1" name="$2" template_before="$3" hash_before="$4" state last="" deadline=$((SECONDS + 600))
+  [[ -n "$(rollout_field "$ns" "$name" .metadata.name)" ]] || return 0
+  [[ "$(rollout_field "$ns" "$name" .spec.template)" != "$template_before" ]] || hash_before=""
   while :; do
-    state="$(kubectl -n "$ns" get rollout "$name" \
-      -o 'jsonpath={.metadata.generation}/{.status.observedGeneration} {.status.phase} {.status.message}')"
-    [[ "$state" != "$last" ]] && log "Rollout $name: ${state#* }"
+    state="$(rollout_field "$ns" "$name" '.metadata.generation}/{.status.observedGeneration} {.status.currentPodHash} {.status.phase} {.status.message')"
+    read -r generations hash phase _ <<<"$state"
+    [[ "$state" != "$last" ]] && log "Rollout $name: ${state#* * }"
     last="$state"
-    read -r generations phase _ <<<"$state"
-    if [[ "${generations%/*}" == "${generations#*/}" ]]; then
+    if [[ "${generations%/*}" == "${generations#*/}" && "$hash" != "$hash_before" ]]; then
       case "$phase" in
         Healthy | Paused) return 0 ;;
         Degraded) die "Rollout $name is Degraded: kubectl argo rollouts -n $ns get rollout $name" ;;
@@ -72,10 +77,12 @@ case "$via" in
     # reused: applied again, it would undo what an earlier --set changed.
     values=(-f "environments/$env/values.yaml")
     [[ " ${extra[*]} " == *" --reuse-values "* ]] && values=()
+    template_before="$(rollout_field "mail-$env" mail-worker-web .spec.template)"
+    hash_before="$(rollout_field "mail-$env" mail-worker-web .status.currentPodHash)"
     log "helm upgrade --install mail-worker ($env) into namespace mail-$env ${helm_flags[*]} ${values[*]} ${extra[*]}"
     helm upgrade --install mail-worker charts/mail-worker -n "mail-$env" --create-namespace \
       "${helm_flags[@]}" "${values[@]}" "${extra[@]}"
-    wait_for_rollout "mail-$env" mail-worker-web
+    wait_for_rollout "mail-$env" mail-worker-web "$template_before" "$hash_before"
     ;;
   argocd)
     kubectl get namespace argocd >/dev/null 2>&1 || die "Argo CD is not installed: scripts/install-addons.sh"

@@ -39,10 +39,22 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$MAIL_WORKER_ROOT/scripts/lib/docker.sh"
 docker_cli version >/dev/null 2>&1 ||
   die "no Docker Engine answers${DOCKER_HOST:+ at $DOCKER_HOST}: start Docker, or run hack/docker-engine.sh up --dir DIR and export the DOCKER_HOST it prints"
-[[ "$load" == false ]] || need "$engine" "install $engine: https://kind.sigs.k8s.io/ or https://k3d.io/"
+if on_test_cluster; then
+  engine=test-cluster
+  need ctr "install containerd's ctr (Debian: apt-get install containerd)"
+else
+  [[ "$load" == false ]] || need "$engine" "install $engine: https://kind.sigs.k8s.io/ or https://k3d.io/"
+fi
 
 build_image "$tag"
 [[ "$load" == true ]] || { log "built mail-worker:$tag"; exit 0; }
+if [[ "$engine" == test-cluster ]]; then
+  log "loading mail-worker:$tag into the test cluster's real node"
+  docker_cli save "mail-worker:$tag" |
+    ctr --address "$MAIL_WORKER_CLUSTER_DIR/containerd/containerd.sock" --namespace k8s.io images import - >/dev/null
+  log "done: use image.repository=mail-worker, image.tag=$tag"
+  exit 0
+fi
 log "loading mail-worker:$tag into $engine cluster $cluster"
 if [[ "$engine" == kind ]]; then
   kind load docker-image "mail-worker:$tag" --name "$cluster"

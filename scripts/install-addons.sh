@@ -38,6 +38,28 @@ kubectl cluster-info >/dev/null 2>&1 || die "no cluster answers: run scripts/clu
 
 # Argo CD, Argo Rollouts and KEDA from their releases' own manifests, at the
 # versions in lib/versions.sh: the ones the test suite builds and runs.
+# The suite's test cluster runs Argo CD and Argo Rollouts itself, built from
+# the same releases (hack/cluster-local.sh): check them instead.
+if on_test_cluster; then
+  [[ "$skip" == *" keda "* ]] || die "the test cluster runs no KEDA operator: use --skip keda"
+  if [[ "$skip" != *" argocd "* ]]; then
+    kubectl -n argocd get configmap argocd-cm >/dev/null || die "the test cluster's Argo CD has no argocd-cm"
+    log "Argo CD $ARGO_CD_VERSION: run by the test cluster"
+  fi
+  if [[ "$skip" != *" rollouts "* ]]; then
+    kubectl get crd rollouts.argoproj.io >/dev/null || die "the test cluster has no Rollout CRD"
+    kubectl argo rollouts version >/dev/null || die "the kubectl plugin is missing from the test cluster's PATH"
+    log "Argo Rollouts $ARGO_ROLLOUTS_VERSION: run by the test cluster (without the Gateway API plugin)"
+  fi
+  if [[ "$monitoring" == true ]]; then
+    kubectl -n monitoring get service prometheus-operated >/dev/null ||
+      die "the test cluster has no Prometheus: it runs one only with a real node (hack/cluster-local.sh up --real)"
+    log "Prometheus: run by the test cluster, scraping what PodMonitors select (no Grafana)"
+  fi
+  log "add-ons ready"
+  exit 0
+fi
+
 github=https://github.com
 
 if [[ "$skip" != *" argocd "* ]]; then

@@ -119,6 +119,21 @@ build_cluster_image() {
   find "$IMAGE_CACHE" -maxdepth 1 -name "$name-????????????.tar" -not -name "$name-$key.tar" -delete
 }
 
+# "STAND_IN REFERENCE" for each image the chart runs by default beside the
+# service, its reference as containerd names it (docker.io/library/redis:…).
+chart_default_images() {
+  # shellcheck disable=SC2016 # JavaScript, with its own ${}
+  node --input-type=module -e '
+    import { readFileSync } from "node:fs";
+    import { parse } from "yaml";
+    const values = parse(readFileSync(process.argv[1], "utf8"));
+    const full = (r) => (r.split("/").length === 1 ? `docker.io/library/${r}` : r.split("/")[0].includes(".") ? r : `docker.io/${r}`);
+    for (const [standIn, key] of [["redis", "redis"], ["postgresql", "postgresql"], ["mailpit", "mailcatcher"], ["unleash", "unleash"]]) {
+      const { repository, tag } = values[key].image;
+      console.log(`${standIn} ${full(repository)}:${tag}`);
+    }' "$MAIL_WORKER_ROOT/charts/mail-worker/values.yaml"
+}
+
 import_cluster_images() {
   local name
   build_cluster_images
@@ -127,6 +142,14 @@ import_cluster_images() {
     ctr_k8s images import "$IMAGE_CACHE/$name-$(image_key "$name").tar" >/dev/null ||
       die "importing $(real_node_image "$name") into containerd failed"
   done
+  # The stand-ins also answer to the chart's default images, so a learner's
+  # own commands (scripts/deploy.sh --env dev) run here unchanged, as on kind
+  # after docker pulls.
+  local stand_in upstream
+  while read -r stand_in upstream; do
+    ctr_k8s images tag --force "docker.io/$(real_node_image "$stand_in")" "$upstream" >/dev/null ||
+      die "tagging $(real_node_image "$stand_in") as $upstream failed"
+  done < <(chart_default_images)
   # What the tests select with values (test/helpers/real-node.ts).
   local separator=''
   {

@@ -228,12 +228,75 @@ real_node_up() {
   start_kubelet
   start_kube_proxy
   start_coredns
+  start_traefik
+  start_monitoring
   wait_until kubelet 120 kubectl wait --for condition=Ready --timeout 1s "node/$REAL_NODE_NAME"
   wait_until coredns 30 node -e '
     const resolver = new (require("node:dns").promises.Resolver)();
     resolver.setServers([process.argv[1]]);
     resolver.resolve4("kubernetes.default.svc.cluster.local").then((a) => process.exit(a.length ? 0 : 1), () => process.exit(1));
   ' "$REAL_NODE_IP"
+}
+
+# What scripts/cluster-up.sh gives kind: Traefik as the Ingress class
+# `traefik`, answering on port 80 of this machine, so the guides' URLs
+# (http://mail-worker.localhost/, which curl and browsers resolve to
+# loopback without DNS) reach the pods. It runs here beside the node, not in
+# a pod, and reaches the pods on the bridge as kube-proxy does.
+start_traefik() {
+  kubectl apply -f - >/dev/null <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: { name: traefik }
+spec: { controller: traefik.io/ingress-controller }
+EOF
+  ! bash -c 'exec 3<>/dev/tcp/127.0.0.1/80' 2>/dev/null ||
+    die "port 80 is taken: Traefik, the test cluster's Ingress controller, listens there as on kind (ss -ltnp 'sport = :80' names the program)"
+  KUBECONFIG="$dir/kubeconfig" start traefik "$TRAEFIK" --entryPoints.web.address=:80 \
+    --entryPoints.traefik.address="127.0.0.1:$(free_port)" --providers.kubernetesIngress=true --log.level=WARN
+  wait_until traefik 60 curl -s -o /dev/null http://127.0.0.1:80/
+}
+
+# What scripts/install-addons.sh --monitoring gives kind, for the analysis:
+# Prometheus at the address kube-prometheus-stack gives it,
+# http://prometheus-operated.monitoring.svc:9090, scraping what the
+# PodMonitors select (hack/cluster/pod-monitors.ts stands in for the
+# operator). Prometheus runs on the host, on the node's address; the Service
+# has an EndpointSlice of our own pointing there. No Grafana.
+start_monitoring() {
+  local port
+  port="$(free_port)"
+  mkdir -p "$dir/prometheus"
+  echo '{}' >"$dir/prometheus/prometheus.yml"
+  start prometheus "$PROMETHEUS_BIN" --config.file="$dir/prometheus/prometheus.yml" \
+    --storage.tsdb.path="$dir/prometheus/data" --web.listen-address="$REAL_NODE_IP:$port" \
+    --web.enable-lifecycle --log.level=warn
+  wait_until prometheus 60 curl -sf "http://$REAL_NODE_IP:$port/-/ready"
+  start pod-monitors node "$MAIL_WORKER_ROOT/hack/cluster/pod-monitors.ts" --kubectl "$KUBECTL" \
+    --kubeconfig "$dir/kubeconfig" --config "$dir/prometheus/prometheus.yml" --prometheus "http://$REAL_NODE_IP:$port"
+  kubectl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Namespace
+metadata: { name: monitoring }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: prometheus-operated, namespace: monitoring }
+spec:
+  ports: [{ name: web, port: 9090, targetPort: $port }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: prometheus-operated-host
+  namespace: monitoring
+  labels:
+    kubernetes.io/service-name: prometheus-operated
+    endpointslice.kubernetes.io/managed-by: harness.mail-worker.local
+addressType: IPv4
+ports: [{ name: web, port: $port, protocol: TCP }]
+endpoints: [{ addresses: ["$REAL_NODE_IP"], conditions: { ready: true } }]
+EOF
 }
 
 # Removes what a real node added to the machine. Its processes are stopped

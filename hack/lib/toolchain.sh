@@ -83,7 +83,7 @@ ensure_cluster_binaries() {
   go_wrapper_build kwok sigs.k8s.io/kwok "$KWOK_VERSION" "$KWOK_VERSION" "" sigs.k8s.io/kwok/cmd/kwok
   go_wrapper_build argo-rollouts github.com/argoproj/argo-rollouts "$ARGO_ROLLOUTS_VERSION" "$ARGO_ROLLOUTS_VERSION" \
     "-X github.com/argoproj/argo-rollouts/utils/version.version=${ARGO_ROLLOUTS_VERSION#v}" \
-    github.com/argoproj/argo-rollouts/cmd/rollouts-controller
+    github.com/argoproj/argo-rollouts/cmd/rollouts-controller github.com/argoproj/argo-rollouts/cmd/kubectl-argo-rollouts
   # Argo CD's cmd is one program for every component, chosen by
   # ARGOCD_BINARY_NAME (or the name it is called by).
   go_wrapper_build argo-cd github.com/argoproj/argo-cd/v3 "$ARGO_CD_VERSION" "$ARGO_CD_VERSION" \
@@ -95,6 +95,7 @@ ensure_cluster_binaries() {
   export ETCD="$bin/etcd-$ETCD_VERSION/server"
   export KWOK="$bin/kwok-$KWOK_VERSION/kwok"
   export ROLLOUTS_CONTROLLER="$bin/argo-rollouts-$ARGO_ROLLOUTS_VERSION/rollouts-controller"
+  export KUBECTL_ARGO_ROLLOUTS="$bin/argo-rollouts-$ARGO_ROLLOUTS_VERSION/kubectl-argo-rollouts"
   export ARGOCD_BIN="$bin/argo-cd-$ARGO_CD_VERSION/cmd"
 }
 
@@ -111,16 +112,21 @@ ensure_prometheus() {
 
 # The programs of the test cluster's real node (cluster-local.sh up --real):
 # kubelet and kube-proxy from the same Kubernetes release as the control
-# plane (a second build that reuses its compiled packages), and CoreDNS.
+# plane (a second build that reuses its compiled packages), CoreDNS, and
+# Traefik.
 ensure_real_node_binaries() {
   local k8s="$KUBERNETES_VERSION" bin="$MAIL_WORKER_CACHE/bin"
   go_wrapper_build kubernetes-node k8s.io/kubernetes "$k8s" "v0.${k8s#v1.}" "$(kubernetes_ldflags)" \
     k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
   go_wrapper_build coredns github.com/coredns/coredns "$COREDNS_VERSION" "$COREDNS_VERSION" \
     "-X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" github.com/coredns/coredns
+  # The Ingress controller scripts/cluster-up.sh gives kind, for the guides.
+  go_wrapper_build traefik github.com/traefik/traefik/v3 "$TRAEFIK_VERSION" "$TRAEFIK_VERSION" \
+    "-X github.com/traefik/traefik/v3/pkg/version.Version=${TRAEFIK_VERSION#v}" github.com/traefik/traefik/v3/cmd/traefik
   export KUBELET="$bin/kubernetes-node-$k8s/kubelet"
   export KUBE_PROXY="$bin/kubernetes-node-$k8s/kube-proxy"
   export COREDNS="$bin/coredns-$COREDNS_VERSION/coredns"
+  export TRAEFIK="$bin/traefik-$TRAEFIK_VERSION/traefik"
 }
 
 # The CRDs of the add-ons the chart can use, one file a line, read from their

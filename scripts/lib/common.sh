@@ -114,6 +114,11 @@ helm_release_flags() {
   esac
 }
 
+# The suite's test cluster (hack/cluster-local.sh, standing in for kind)
+# exports MAIL_WORKER_CLUSTER_DIR: image.sh then loads into its real node,
+# and install-addons.sh checks the add-ons it runs itself.
+on_test_cluster() { [[ -n "${MAIL_WORKER_CLUSTER_DIR:-}" ]]; }
+
 # A TCP port of 127.0.0.1 that nothing listens on right now.
 free_port() {
   node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'

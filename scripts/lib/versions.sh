@@ -42,9 +42,12 @@ MAILPIT_VERSION=v1.33.1
 ARGO_CD_VERSION=v3.2.11
 ARGO_ROLLOUTS_VERSION=v1.10.1
 KEDA_VERSION=v2.21.0
-# Traefik 3.6 implements Gateway API 1.4 (3.7 implements 1.5).
+# Traefik 3.6 implements Gateway API 1.4 (3.7 implements 1.5). cluster-up.sh
+# installs the chart with the image TRAEFIK_VERSION, the one the test cluster
+# builds from the Go module proxy and runs on its real node's host.
 GATEWAY_API_VERSION=v1.4.1
 TRAEFIK_CHART_VERSION=39.0.9
+TRAEFIK_VERSION=v3.6.12
 METRICS_SERVER_VERSION=v0.8.0
 # kube-prometheus-stack 86.0.0 ships prometheus-operator v0.91.0.
 PROMETHEUS_OPERATOR_VERSION=v0.91.0

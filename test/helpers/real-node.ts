@@ -32,9 +32,13 @@ export function realImages(): Record<ImageName, { repository: string; tag: strin
   ) as Record<ImageName, { repository: string; tag: string }>;
 }
 
-/** A fresh namespace whose pods all run on the real node; deleted when the test ends. */
-export async function realNamespace(t: Test, prefix: string): Promise<string> {
-  const name = `${prefix}-${Math.random().toString(16).slice(2, 8)}`;
+/**
+ * A fresh namespace whose pods all run on the real node, named PREFIX and a
+ * random suffix (or exactly PREFIX, for a guide's own namespace); deleted
+ * when the test ends.
+ */
+export async function realNamespace(t: Test, prefix: string, { exact = false } = {}): Promise<string> {
+  const name = exact ? prefix : `${prefix}-${Math.random().toString(16).slice(2, 8)}`;
   await kubectl(
     ['create', '-f', '-'],
     JSON.stringify({

@@ -1,0 +1,42 @@
+import t from 'tap';
+import { prepareWalk, versionShares, walk, walkSteps } from '../helpers/guides.ts';
+import { healthy, rollout } from '../helpers/rollouts.ts';
+
+// docs/guides/blue-green.md, walked as a learner types it (scripts/scenario.sh
+// --yes on the real node): v1 active behind Traefik, v2 released beside it
+// and seen only through the preview's port-forward, promoted at once, then
+// undone within scaleDownDelaySeconds.
+
+t.setTimeout(1_500_000);
+const ns = 'mail-dev';
+const env = await prepareWalk(t, [ns]);
+t.teardown(() => walk(env, 'blue-green', ['--cleanup']));
+
+t.test('v1 active: every call through the Ingress answered by v1', async (t) => {
+  const output = await walkSteps(t, env, 'blue-green', 1);
+  t.same(versionShares(output), { v1: 200 });
+  t.ok(healthy(await rollout(ns)), 'the Rollout is Healthy');
+});
+
+t.test('v2 released beside it: the Ingress still gets v1, the preview only v2', async (t) => {
+  const output = await walkSteps(t, env, 'blue-green', 2);
+  t.match(output, /Status:\s+\S+ Paused[\s\S]*BlueGreenPause/, 'the Rollout waits for promotion');
+  t.same(versionShares(output), { v1: 200 }, 'nobody outside the preview sees v2');
+  const preview = await walkSteps(t, env, 'blue-green', 3, 4);
+  t.same(versionShares(preview), { v2: 20 }, 'the preview port-forward reaches v2');
+  const r = await rollout(ns);
+  t.not(r.status?.blueGreen?.previewSelector, r.status?.blueGreen?.activeSelector, 'preview and active select different pods');
+});
+
+t.test('promote: every call answered by v2 at once', async (t) => {
+  const output = await walkSteps(t, env, 'blue-green', 5);
+  t.same(versionShares(output), { v2: 200 });
+  const r = await rollout(ns);
+  t.equal(r.status?.blueGreen?.activeSelector, r.status?.currentPodHash, 'the active Service selects the v2 pods');
+});
+
+t.test('undo within the scale-down delay: back on v1', async (t) => {
+  const output = await walkSteps(t, env, 'blue-green', 6);
+  t.same(versionShares(output), { v1: 200 });
+  t.ok(healthy(await rollout(ns)), 'the Rollout is Healthy on v1');
+});
