@@ -12,7 +12,8 @@ usage: scripts/deploy.sh [--env dev|staging|prod] [--via helm|argocd] [-- HELM_A
   --via argocd kubectl apply -f argocd/mail-worker.yaml: Argo CD creates
                mail-worker-dev, -staging and -prod from your fork
                (set its URL first: scripts/argocd-repo.sh URL)
-Extra arguments after -- go to helm, e.g. -- --set faults.errorRate=0.5.
+Extra arguments after -- go to helm, e.g. -- --set-json faults.errorRate=0.5 (--set keeps 0.5 a string,
+which the chart's schema refuses).
 With --reuse-values the release keeps the values it has (the environment's
 file is not applied again over your earlier --set).
 With Helm, it waits for every workload, and for a Rollout until it is

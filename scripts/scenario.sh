@@ -8,7 +8,8 @@ usage() {
   cat <<'USAGE'
 usage: scripts/scenario.sh GUIDE [--yes] [--from N] [--to N] [--cleanup] [--dry-run]
 
-  GUIDE      a guide under docs/guides/, e.g. canary (docs/guides/canary.md)
+  GUIDE      a guide under docs/guides/, e.g. canary (docs/guides/canary.md),
+             or the path of a Markdown file (a guide you are writing)
   --yes      run every step without asking; stop at the first that fails
   --from N   start at step N (--dry-run shows the numbers)
   --to N     stop after step N
@@ -42,11 +43,15 @@ while (($# > 0)); do
   esac
 done
 
+[[ -n "$guide" ]] || { usage >&2; exit 2; }
+file="docs/guides/$guide.md"
+if [[ "$guide" == *.md ]]; then
+  file="$(realpath "$guide")"
+  guide="$(basename "$guide" .md)"
+fi
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$MAIL_WORKER_ROOT"
-[[ -n "$guide" ]] || { usage >&2; exit 2; }
-file="docs/guides/$guide.md"
 [[ -f "$file" ]] || die "no guide $file (see: ls docs/guides)"
 [[ "$from" =~ ^[1-9][0-9]*$ ]] || die "--from must be a step number, not $from"
 [[ -z "$to" || "$to" =~ ^[1-9][0-9]*$ ]] || die "--to must be a step number, not $to"
@@ -59,7 +64,7 @@ mkdir -p "$logs"
 # Each ```sh block's commands go to $logs/N.sh; one line per block gives its
 # kind, section (the nearest ## heading) and title (the nearest heading),
 # separated by the ASCII unit separator (a tab would let an empty field vanish).
-mapfile -t blocks < <(awk -v dir="$logs" '
+awk -v dir="$logs" '
   inside && /^```$/ { inside = 0; close(dir "/" n ".sh"); next }
   inside { print > (dir "/" n ".sh"); next }
   /^## / { section = substr($0, 4) }
@@ -70,7 +75,8 @@ mapfile -t blocks < <(awk -v dir="$logs" '
     next
   }
   /^```sh/ { print "bad fence: " $0 > "/dev/stderr"; exit 1 }
-' "$file") || die "$file has a \`\`\`sh fence that is not sh, sh background or sh watch"
+' "$file" >"$logs/steps" || die "$file has a \`\`\`sh fence that is not sh, sh background or sh watch"
+mapfile -t blocks <"$logs/steps"
 ((${#blocks[@]} > 0)) || die "$file has no \`\`\`sh steps"
 to="${to:-${#blocks[@]}}"
 ((from <= ${#blocks[@]})) || die "$file has ${#blocks[@]} steps, not $from"
@@ -138,7 +144,7 @@ for block in "${blocks[@]}"; do
     watch)
       if [[ "$mode" == yes ]]; then
         status=0
-        timeout -s INT "$watch_seconds" bash -euo pipefail -c "$commands" || status=$?
+        timeout "$watch_seconds" bash -euo pipefail -c "$commands" || status=$?
         # 124: it was still watching when its time was up, as a watch should.
         ((status == 0 || status == 124)) || failed "$step" "$status"
       else

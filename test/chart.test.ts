@@ -481,3 +481,16 @@ t.test("the README's figure for what the dev environment's pods request", async 
   const claim = `request ${Number(sum.cpu.toFixed(2))} CPU and ${sum.memory.toLocaleString('en')} MiB of memory (limits: ${sum.limit.toLocaleString('en')} MiB)`;
   t.ok(readme.includes(claim), `README says the dev pods ${claim}`);
 });
+
+t.test("every line of the chart README's toggle table renders, with Helm's own parsing of its flags", async (t) => {
+  // A `--set` a user copies must mean what the row says: Helm keeps 0.5 a
+  // string (only integers and booleans are typed), which the schema refuses.
+  const readme = readFileSync(`${CHART}/README.md`, 'utf8');
+  const rows = [...readme.matchAll(/`helm (?:install|upgrade) demo charts\/mail-worker([^`]*)`/g)].map(([, flags]) => flags!.trim());
+  t.ok(rows.length >= 20, `${rows.length} rows`);
+  for (const flags of rows) {
+    const args = flags.split(/\s+/).filter((a) => a && a !== '--reuse-values');
+    const result = helm(helm4(), ['template', 'demo', CHART, '--kube-version', KUBE_VERSION, ...args]);
+    t.equal(result.status, 0, `helm template demo charts/mail-worker ${flags}: ${result.stderr.split('\n')[0]}`);
+  }
+});

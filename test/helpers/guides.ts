@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import type { Test } from 'tap';
 import { ROOT } from './helm.ts';
-import { run } from './cluster.ts';
+import { run, waitFor } from './cluster.ts';
 import { runToEnd } from './process.ts';
 import { realNamespace } from './real-node.ts';
 
@@ -77,3 +77,20 @@ export async function versionsNow(env: NodeJS.ProcessEnv): Promise<Record<string
   if (result.status !== 0) throw new Error(`scripts/versions.sh failed: ${result.stderr}`);
   return versionShares(result.stdout);
 }
+
+/**
+ * Until scripts/versions.sh draws EXPECTED: after a switch, Traefik applies
+ * the new endpoints within its providers' throttle (2 s), so a drawing made
+ * at once may still show a few calls of the old version, as a learner's would.
+ */
+export function settlesTo(env: NodeJS.ProcessEnv, expected: Record<string, number>): Promise<Record<string, number>> {
+  const wanted = JSON.stringify(expected);
+  return waitFor(`scripts/versions.sh to draw ${wanted}`, async () => {
+    const drawn = await versionsNow(env);
+    return JSON.stringify(drawn) === wanted ? drawn : undefined;
+  });
+}
+
+/** The share of calls VERSION answered in a drawing. */
+export const share = (drawn: Record<string, number>, version: string) =>
+  (drawn[version] ?? 0) / Object.values(drawn).reduce((a, b) => a + b, 0);

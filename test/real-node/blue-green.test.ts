@@ -1,5 +1,5 @@
 import t from 'tap';
-import { prepareWalk, versionShares, walk, walkSteps } from '../helpers/guides.ts';
+import { prepareWalk, settlesTo, share, versionShares, walk, walkSteps } from '../helpers/guides.ts';
 import { healthy, rollout } from '../helpers/rollouts.ts';
 
 // docs/guides/blue-green.md, walked as a learner types it (scripts/scenario.sh
@@ -30,13 +30,15 @@ t.test('v2 released beside it: the Ingress still gets v1, the preview only v2', 
 
 t.test('promote: every call answered by v2 at once', async (t) => {
   const output = await walkSteps(t, env, 'blue-green', 5);
-  t.same(versionShares(output), { v2: 200 });
+  t.ok(share(versionShares(output), 'v2') >= 0.9, `the guide's drawing: ${JSON.stringify(versionShares(output))}`);
+  t.same(await settlesTo(env, { v2: 200 }), { v2: 200 }, 'then v2 answers every call');
   const r = await rollout(ns);
   t.equal(r.status?.blueGreen?.activeSelector, r.status?.currentPodHash, 'the active Service selects the v2 pods');
 });
 
 t.test('undo within the scale-down delay: back on v1', async (t) => {
   const output = await walkSteps(t, env, 'blue-green', 6);
-  t.same(versionShares(output), { v1: 200 });
+  t.ok(share(versionShares(output), 'v1') >= 0.9, `the guide's drawing: ${JSON.stringify(versionShares(output))}`);
+  t.same(await settlesTo(env, { v1: 200 }), { v1: 200 }, 'then v1 answers every call');
   t.ok(healthy(await rollout(ns)), 'the Rollout is Healthy on v1');
 });
