@@ -5,7 +5,7 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: scripts/install-addons.sh [--monitoring] [--skip NAME]...
+usage: scripts/install-addons.sh [--monitoring] [--skip NAME]... [--uninstall]
 
 Installs into the current kubectl context:
   argocd         Argo CD (namespace argocd)
@@ -15,17 +15,21 @@ Installs into the current kubectl context:
 Options:
   --monitoring   also install Prometheus and Grafana (needed for rollout analysis)
   --skip NAME    leave one out (repeatable): argocd, rollouts, keda
+  --uninstall    remove them again (the same names, --skip and --monitoring):
+                 what a guide's Cleanup runs
 Also checks for the kubectl plugin `kubectl argo rollouts` and says how to get it.
 USAGE
 }
 
 monitoring=false
 skip=" "
+uninstall=false
 while (($# > 0)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
     --monitoring) monitoring=true; shift ;;
     --skip) skip+="${2:?--skip needs a value} "; shift 2 ;;
+    --uninstall) uninstall=true; shift ;;
     *) usage >&2; exit 2 ;;
   esac
 done
@@ -42,6 +46,7 @@ kubectl cluster-info >/dev/null 2>&1 || die "no cluster answers: run scripts/clu
 # the same releases (hack/cluster-local.sh): check them instead.
 if on_test_cluster; then
   [[ "$skip" == *" keda "* ]] || die "the test cluster runs no KEDA operator: use --skip keda"
+  [[ "$uninstall" == false ]] || { log "nothing to remove: the test cluster runs its add-ons itself"; exit 0; }
   if [[ "$skip" != *" argocd "* ]]; then
     kubectl -n argocd get configmap argocd-cm >/dev/null || die "the test cluster's Argo CD has no argocd-cm"
     log "Argo CD $ARGO_CD_VERSION: run by the test cluster"
@@ -61,12 +66,41 @@ if on_test_cluster; then
 fi
 
 github=https://github.com
+argocd_manifest="https://raw.githubusercontent.com/argoproj/argo-cd/$ARGO_CD_VERSION/manifests/install.yaml"
+rollouts_manifest="$github/argoproj/argo-rollouts/releases/download/$ARGO_ROLLOUTS_VERSION/install.yaml"
+keda_manifest="$github/kedacore/keda/releases/download/$KEDA_VERSION/keda-${KEDA_VERSION#v}.yaml"
+
+# Removing is installing backwards: the same manifests, deleted.
+if [[ "$uninstall" == true ]]; then
+  if [[ "$monitoring" == true ]]; then
+    log "removing kube-prometheus-stack"
+    helm uninstall kube-prometheus-stack -n monitoring --ignore-not-found >/dev/null
+    kubectl delete namespace monitoring --ignore-not-found >/dev/null
+  fi
+  if [[ "$skip" != *" keda "* ]]; then
+    log "removing KEDA $KEDA_VERSION"
+    kubectl delete --ignore-not-found -f "$keda_manifest" >/dev/null
+  fi
+  if [[ "$skip" != *" rollouts "* ]]; then
+    log "removing Argo Rollouts $ARGO_ROLLOUTS_VERSION"
+    kubectl delete --ignore-not-found clusterrolebinding/argo-rollouts-gateway-api clusterrole/argo-rollouts-gateway-api >/dev/null
+    kubectl delete --ignore-not-found -n argo-rollouts -f "$rollouts_manifest" >/dev/null
+    kubectl delete namespace argo-rollouts --ignore-not-found >/dev/null
+  fi
+  if [[ "$skip" != *" argocd "* ]]; then
+    log "removing Argo CD $ARGO_CD_VERSION"
+    kubectl delete --ignore-not-found -n argocd -f "$argocd_manifest" >/dev/null
+    kubectl delete namespace argocd --ignore-not-found >/dev/null
+  fi
+  log "add-ons removed"
+  exit 0
+fi
 
 if [[ "$skip" != *" argocd "* ]]; then
   log "Argo CD $ARGO_CD_VERSION (1/4)"
   kubectl create namespace argocd --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   kubectl apply -n argocd --server-side --force-conflicts \
-    -f "https://raw.githubusercontent.com/argoproj/argo-cd/$ARGO_CD_VERSION/manifests/install.yaml" >/dev/null
+    -f "$argocd_manifest" >/dev/null
   kubectl -n argocd rollout status deployment/argocd-server --timeout=5m >/dev/null
   log "Argo CD admin password: kubectl -n argocd get secret argocd-initial-admin-secret -o jsonpath='{.data.password}' | base64 -d"
 fi
@@ -77,7 +111,7 @@ if [[ "$skip" != *" rollouts "* ]]; then
   arch="$(uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')"
   kubectl create namespace argo-rollouts --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   kubectl apply -n argo-rollouts --server-side --force-conflicts \
-    -f "$github/argoproj/argo-rollouts/releases/download/$ARGO_ROLLOUTS_VERSION/install.yaml" >/dev/null
+    -f "$rollouts_manifest" >/dev/null
   kubectl apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: ConfigMap
@@ -114,7 +148,7 @@ fi
 if [[ "$skip" != *" keda "* ]]; then
   log "KEDA $KEDA_VERSION (3/4)"
   kubectl apply --server-side --force-conflicts \
-    -f "$github/kedacore/keda/releases/download/$KEDA_VERSION/keda-${KEDA_VERSION#v}.yaml" >/dev/null
+    -f "$keda_manifest" >/dev/null
   kubectl -n keda rollout status deployment/keda-operator --timeout=5m >/dev/null
 fi
 

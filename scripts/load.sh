@@ -67,7 +67,14 @@ need curl "install curl (Debian: apt-get install curl)"
 api() { curl -sS --fail-with-body --max-time 60 -H 'accept: application/json' "$@"; }
 field() { sed -nE "s/.*\"$1\":(\"[^\"]*\"|[^,}]*).*/\1/p" | tr -d '"' | head -1; }
 
-api "$url/readyz" >/dev/null || die "$url does not answer /readyz: is the stack running (scripts/dev.sh, or the Ingress)?"
+# A stack started a moment ago (scripts/dev.sh in another terminal) may
+# still be starting: give it a minute.
+for ((i = 0; ; i++)); do
+  api "$url/readyz" >/dev/null 2>&1 && break
+  ((i < 60)) || die "$url does not answer /readyz: is the stack running (scripts/dev.sh, or the Ingress)?"
+  ((i > 0)) || log "waiting for $url/readyz"
+  sleep 1
+done
 
 if [[ -n "$per_second" ]]; then
   # curl paces the calls itself (--rate); each 5-second batch is one curl,

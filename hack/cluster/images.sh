@@ -1,15 +1,15 @@
 # shellcheck shell=bash
 # The images the test cluster's real node runs, made on this machine (no
-# registry is reachable): the service's image from the real Dockerfile,
-# tagged twice as two versions for rollouts, and the test stand-ins under test/images/ for
-# what the chart runs beside it. Each is built once per change of its inputs
+# registry is reachable): the service's image from the real Dockerfile (the
+# guides' walks build their own versions with scripts/image.sh), and the test
+# stand-ins under test/images/ for what the chart runs beside it. Each is built once per change of its inputs
 # by a Docker Engine of the cache's own (its layer cache makes a changed
 # service a quick rebuild), saved as a tar under
 # ~/.cache/mail-worker/images/, and imported into the node's containerd.
 # Sourced by cluster-local.sh after docker.sh and real-node.sh.
 # shellcheck disable=SC2154 # dir is cluster-local.sh's
 
-# Each is one build and one tar; app's tar holds app-next too.
+# Each is one build and one tar.
 CLUSTER_IMAGES=(pause redis postgresql mailpit unleash app)
 IMAGE_CACHE="$MAIL_WORKER_CACHE/images"
 
@@ -41,15 +41,8 @@ image_key() {
   ) | sha256sum | cut -c1-12
 }
 
-# The image the real node knows as NAME (test/images/NAME, or the service:
-# app and app-next are two tags of one build, so two versions of one
-# repository; the chart's APP_VERSION is the tag, so each reports its own).
-real_node_image() {
-  case "$1" in
-    app-next) printf 'mail-worker-test/app:%s-next\n' "$(image_key app)" ;;
-    *) printf 'mail-worker-test/%s:%s\n' "$1" "$(image_key "$1")" ;;
-  esac
-}
+# The image the real node knows as NAME (test/images/NAME, or app: the service).
+real_node_image() { printf 'mail-worker-test/%s:%s\n' "$1" "$(image_key "$1")"; }
 
 # Builds the images whose tar is not in the cache, with one engine start.
 build_cluster_images() {
@@ -77,10 +70,9 @@ build_cluster_images() {
 
 # build_cluster_image NAME CONTEXT: builds mail-worker-test/NAME:KEY and saves it.
 build_cluster_image() {
-  local name="$1" context="$2" ref key args=() refs
+  local name="$1" context="$2" ref key args=()
   key="$(image_key "$name")"
   ref="$(real_node_image "$name")"
-  refs=("$ref")
   mkdir -p "$context"
   case "$name" in
     app)
@@ -88,7 +80,6 @@ build_cluster_image() {
       ensure_base_image
       context="$MAIL_WORKER_ROOT"
       args=(--build-arg "VERSION=$key")
-      refs+=("$(real_node_image app-next)")
       ;;
     pause)
       cp "$MAIL_WORKER_ROOT/test/images/pause/Dockerfile" "$context/"
@@ -112,8 +103,7 @@ build_cluster_image() {
   log "building $ref"
   DOCKER_BUILDKIT=1 docker_cli build --network host -q "${args[@]}" -t "$ref" "$context" >/dev/null ||
     die "building $ref failed (run: DOCKER_BUILDKIT=1 docker build --network host ${args[*]} $context)"
-  [[ "${#refs[@]}" == 1 ]] || docker_cli tag "$ref" "${refs[1]}"
-  docker_cli save "${refs[@]}" -o "$IMAGE_CACHE/$name-$key.tar.partial"
+  docker_cli save "$ref" -o "$IMAGE_CACHE/$name-$key.tar.partial"
   mv "$IMAGE_CACHE/$name-$key.tar.partial" "$IMAGE_CACHE/$name-$key.tar"
   # Older tars of this image are never used again.
   find "$IMAGE_CACHE" -maxdepth 1 -name "$name-????????????.tar" -not -name "$name-$key.tar" -delete
@@ -154,7 +144,7 @@ import_cluster_images() {
   local separator=''
   {
     printf '{'
-    for name in "${CLUSTER_IMAGES[@]}" app-next; do
+    for name in "${CLUSTER_IMAGES[@]}"; do
       printf '%s\n  "%s": "%s"' "$separator" "$name" "$(real_node_image "$name")"
       separator=,
     done

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import type { Helm } from './helm.ts';
-import { type Release, cluster, describeNamespace, getJson, helmInstall, helmUpgrade, kubectl, podsNotReady, waitFor } from './cluster.ts';
+import { type Release, cluster, getJson, helmInstall, kubectl, podsNotReady, waitFor } from './cluster.ts';
 
 // The test cluster's real node (hack/cluster-local.sh up --real): a
 // kubelet with containerd, kube-proxy and CoreDNS, running the images built
@@ -13,8 +13,8 @@ import { type Release, cluster, describeNamespace, getJson, helmInstall, helmUpg
 
 const TAINT = 'mail-worker.local/real-node';
 
-/** The images the real node has, by name (test/images/NAME, app, app-next). */
-export type ImageName = 'pause' | 'redis' | 'postgresql' | 'mailpit' | 'unleash' | 'app' | 'app-next';
+/** The images the real node has, by name (test/images/NAME, and app: the service). */
+export type ImageName = 'pause' | 'redis' | 'postgresql' | 'mailpit' | 'unleash' | 'app';
 
 export function realImages(): Record<ImageName, { repository: string; tag: string }> {
   const file = join(cluster().dir, 'images.json');
@@ -106,17 +106,12 @@ export function installOnRealNode(h: Helm, release: Release, valuesFiles: string
   return explained(release, helmInstall(h, release, valuesFiles, set));
 }
 
-/** `helm upgrade` on the real node, explained if it fails. */
-export function upgradeOnRealNode(h: Helm, release: Release, args: string[]): Promise<string> {
-  return explained(release, helmUpgrade(h, release, args));
-}
-
 /** Helm values selecting the images built here for every component the chart runs. */
-export function realImageValues(app: 'app' | 'app-next' = 'app'): Record<string, string> {
+export function realImageValues(): Record<string, string> {
   const images = realImages();
   return {
-    'image.repository': images[app].repository,
-    'image.tag': images[app].tag,
+    'image.repository': images.app.repository,
+    'image.tag': images.app.tag,
     'image.pullPolicy': 'Never',
     'redis.image.repository': images.redis.repository,
     'redis.image.tag': images.redis.tag,
@@ -163,55 +158,4 @@ export async function untilServing(url: string, timeoutMs = 120_000): Promise<vo
     },
     timeoutMs,
   );
-}
-
-/** A pod template running SCRIPT (an ES module) on the service image's Node, locked down as the chart's pods are. */
-function nodeScriptPod(script: string) {
-  const { app } = realImages();
-  return {
-    spec: {
-      restartPolicy: 'Never',
-      automountServiceAccountToken: false,
-      securityContext: { runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [
-        {
-          name: 'script',
-          image: `${app.repository}:${app.tag}`,
-          imagePullPolicy: 'Never',
-          command: ['node', '--input-type=module', '-e', script],
-          // A BestEffort pod gets the smallest CPU share of all: on the
-          // node's two busy cores its script would crawl.
-          resources: { requests: { cpu: '100m', memory: '64Mi' } },
-          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-        },
-      ],
-    },
-  };
-}
-
-/** Runs SCRIPT to completion in a Job inside the cluster and returns what it printed. */
-export async function runInCluster(ns: string, name: string, script: string): Promise<string> {
-  const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name }, spec: { backoffLimit: 0, template: nodeScriptPod(script) } };
-  await kubectl(['create', '-n', ns, '-f', '-'], JSON.stringify(job));
-  const logs = () => kubectl(['logs', '-n', ns, `job/${name}`]);
-  await kubectl(['wait', '-n', ns, '--for=condition=Complete', `job/${name}`, '--timeout=110s']).catch(async (e: Error) => {
-    throw new Error(`${e.message}\n${await logs().catch(() => '')}\n${await describeNamespace(ns)}`);
-  });
-  return logs();
-}
-
-/** Keeps SCRIPT running inside the cluster (a one-pod Deployment, restarted if it exits). */
-export async function keepRunningInCluster(ns: string, name: string, script: string): Promise<void> {
-  const pod = nodeScriptPod(script);
-  const deployment = {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name },
-    spec: {
-      selector: { matchLabels: { load: name } },
-      template: { metadata: { labels: { load: name } }, spec: { ...pod.spec, restartPolicy: 'Always' } },
-    },
-  };
-  await kubectl(['create', '-n', ns, '-f', '-'], JSON.stringify(deployment));
-  await kubectl(['rollout', 'status', '-n', ns, `deployment/${name}`, '--timeout=110s']);
 }

@@ -60,9 +60,13 @@ t.test('the same version without the fault passes the analysis, measured', async
   t.ok(healthy(r) && r.status?.stableRS === r.status?.currentPodHash && !r.status?.abort, 'the fixed version is stable');
   const analysis = await latestAnalysis();
   const rates = successRates(analysis);
+  // The first measurement may come before the canary's first scrape: no
+  // data, Inconclusive, which the chart tolerates once (inconclusiveLimit).
+  const measured = rates.filter((rate) => Number.isFinite(rate));
+  t.ok(rates.length - measured.length <= 1, `at most one measurement without data: ${rates.join(', ')}`);
   t.ok(
-    rates.length > 0 && rates.every((rate) => rate >= 0.95),
-    `every success rate measured, none missing: ${rates.map((rate) => rate.toFixed(2)).join(', ')}`,
+    measured.length >= 3 && measured.every((rate) => rate >= 0.95),
+    `judged on data, each success rate at least 0.95: ${measured.map((rate) => rate.toFixed(2)).join(', ')}`,
   );
   t.equal(
     analysis?.status?.phase,
