@@ -6,12 +6,17 @@ set -euo pipefail
 usage() {
   cat <<'USAGE'
 usage: scripts/deploy.sh [--env dev|staging|prod] [--via helm|argocd] [-- HELM_ARGS...]
+       scripts/deploy.sh [--env ENV] --rollback [REVISION]
 
   --env ENV    environments/ENV/values.yaml (default: dev), namespace mail-ENV
   --via helm   helm upgrade --install mail-worker charts/mail-worker (default)
   --via argocd kubectl apply -f argocd/mail-worker.yaml: Argo CD creates
                mail-worker-dev, -staging and -prod from your fork
                (set its URL first: scripts/argocd-repo.sh URL)
+  --rollback   helm rollback to the release's previous revision (or
+               REVISION; helm -n mail-ENV history mail-worker lists them),
+               then wait as a deploy does. Unlike kubectl argo rollouts undo,
+               the release and the cluster then agree on the version.
 Extra arguments after -- go to helm, e.g. -- --set-json faults.errorRate=0.5 (--set keeps 0.5 a string,
 which the chart's schema refuses).
 With --reuse-values the release keeps the values it has (the environment's
@@ -23,12 +28,18 @@ USAGE
 
 env=dev
 via=helm
+rollback=""
 extra=()
 while (($# > 0)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
     --env) env="${2:?--env needs a value}"; shift 2 ;;
     --via) via="${2:?--via needs a value}"; shift 2 ;;
+    --rollback)
+      rollback=previous
+      if [[ "${2:-}" =~ ^[0-9]+$ ]]; then rollback="$2"; shift; fi
+      shift
+      ;;
     --) shift; extra=("$@"); break ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -80,9 +91,16 @@ case "$via" in
     [[ " ${extra[*]} " == *" --reuse-values "* ]] && values=()
     template_before="$(rollout_field "mail-$env" mail-worker-web .spec.template)"
     hash_before="$(rollout_field "mail-$env" mail-worker-web .status.currentPodHash)"
-    log "helm upgrade --install mail-worker ($env) into namespace mail-$env ${helm_flags[*]} ${values[*]} ${extra[*]}"
-    helm upgrade --install mail-worker charts/mail-worker -n "mail-$env" --create-namespace \
-      "${helm_flags[@]}" "${values[@]}" "${extra[@]}"
+    if [[ -n "$rollback" ]]; then
+      revision=()
+      [[ "$rollback" == previous ]] || revision=("$rollback")
+      log "helm rollback mail-worker ${revision[*]:-(previous revision)} in namespace mail-$env"
+      helm rollback mail-worker "${revision[@]}" -n "mail-$env" "${helm_flags[@]}"
+    else
+      log "helm upgrade --install mail-worker ($env) into namespace mail-$env ${helm_flags[*]} ${values[*]} ${extra[*]}"
+      helm upgrade --install mail-worker charts/mail-worker -n "mail-$env" --create-namespace \
+        "${helm_flags[@]}" "${values[@]}" "${extra[@]}"
+    fi
     wait_for_rollout "mail-$env" mail-worker-web "$template_before" "$hash_before"
     ;;
   argocd)

@@ -5,7 +5,7 @@ import { healthy, rollout } from '../helpers/rollouts.ts';
 // docs/guides/blue-green.md, walked as a learner types it (scripts/scenario.sh
 // --yes on the real node): v1 active behind Traefik, v2 released beside it
 // and seen only through the preview's port-forward, promoted at once, then
-// undone within scaleDownDelaySeconds.
+// rolled back with Helm within scaleDownDelaySeconds.
 
 t.setTimeout(1_500_000);
 const ns = 'mail-dev';
@@ -36,7 +36,7 @@ t.test('promote: every call answered by v2 at once', async (t) => {
   t.equal(r.status?.blueGreen?.activeSelector, r.status?.currentPodHash, 'the active Service selects the v2 pods');
 });
 
-t.test('undo within the scale-down delay: back on v1', async (t) => {
+t.test('rollback within the scale-down delay: back on v1 at once', async (t) => {
   const output = await walkSteps(t, env, 'blue-green', 6);
   t.ok(share(versionShares(output), 'v1') >= 0.9, `the guide's drawing: ${JSON.stringify(versionShares(output))}`);
   t.same(await settlesTo(env, { v1: 200 }), { v1: 200 }, 'then v1 answers every call');
