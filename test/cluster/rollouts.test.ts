@@ -127,25 +127,34 @@ async function analysis(t: Test, h: Helm): Promise<void> {
     'probes and scrapes are left out of what it judges',
   );
 
-  // No series at all (no traffic yet) is not a failure.
+  // No series at all (no traffic reached the new version) is no verdict:
+  // past inconclusiveLimit the run is Inconclusive and the Rollout pauses,
+  // neither promoting nor aborting.
   prometheus.answers = { successRate: null, latencyP95: null };
   await upgrade(h, ns, files, '0.3.0');
   const quiet = await untilRollout(
     ns,
-    'an analysis without data lets the canary complete',
-    (r) => (healthy(r) && r.status?.stableRS !== second) || r.status?.abort === true,
+    'an analysis without data pauses the canary',
+    (r) =>
+      !!r.status?.pauseConditions?.some((c) => c.reason === 'InconclusiveAnalysisRun') ||
+      r.status?.abort === true ||
+      (healthy(r) && r.status?.stableRS !== second),
   );
   t.notOk(quiet.status?.abort, `an empty result does not abort (${quiet.status?.message ?? ''})`);
-  const third = quiet.status?.stableRS;
+  t.equal(quiet.status?.stableRS, second, 'nor is the version nobody called promoted');
+  t.ok(
+    quiet.status?.pauseConditions?.some((c) => c.reason === 'InconclusiveAnalysisRun'),
+    `the Rollout says why it waits: ${JSON.stringify(quiet.status?.pauseConditions)}`,
+  );
 
   prometheus.answers = { successRate: 0.5, latencyP95: 0.05 };
   await upgrade(h, ns, files, '0.4.0');
   const aborted = await untilRollout(ns, 'a failing analysis aborts the canary', (r) => r.status?.abort === true);
-  t.equal(aborted.status?.stableRS, third, 'the failed version never became stable');
+  t.equal(aborted.status?.stableRS, second, 'the failed version never became stable');
   t.match(String(aborted.status?.message), /success-rate|analysis|Metric/i, `the Rollout says why: ${aborted.status?.message}`);
 }
 
 const h = helm4();
 t.test(`${h.name}: canary walks its steps, promotes and aborts`, (t) => canary(t, h));
 t.test(`${h.name}: blue-green previews, then promotes`, (t) => blueGreen(t, h));
-t.test(`${h.name}: an analysis passes, tolerates no data, and aborts a failing canary`, (t) => analysis(t, h));
+t.test(`${h.name}: an analysis passes, pauses on no data, and aborts a failing canary`, (t) => analysis(t, h));
