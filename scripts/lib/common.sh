@@ -14,7 +14,7 @@ if ((BASH_VERSINFO[0] < 4)); then
 fi
 
 MAIL_WORKER_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-# shellcheck source=versions.sh
+# shellcheck source=scripts/lib/versions.sh
 source "$MAIL_WORKER_ROOT/scripts/lib/versions.sh"
 # Where builds and images are kept between clones (the harness's Go builds,
 # the test cluster's images and state).
