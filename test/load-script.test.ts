@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { runToEnd, spawnService } from './helpers/process.ts';
 import { freePort } from './helpers/ports.ts';
 import { startRedis } from './helpers/servers.ts';
@@ -13,19 +13,24 @@ import { ROOT } from './helpers/helm.ts';
 
 const run = (args: string[]) => runToEnd(join(ROOT, 'scripts/load.sh'), args, { cwd: ROOT });
 
-t.test('scripts/load.sh drives runs through the JSON API', async (t) => {
+/** `mail-worker all` with the embedded mail catcher and a real Redis, plus ENV. */
+async function localStack(t: Test, env: Record<string, string>) {
   const redis = await startRedis();
   t.teardown(() => redis.stop());
   const data = mkdtempSync(join(tmpdir(), 'mw-load-'));
-  const stack = await spawnService(t, 'all', {
+  return spawnService(t, 'all', {
     REDIS_URL: redis.url,
     DATABASE_URL: `file:${join(data, 'db.sqlite')}`,
     FLAGS_FILE: join(data, 'flags.json'),
     EMBEDDED_MAIL_CATCHER: 'true',
     SMTP_HOST: '127.0.0.1',
     SMTP_PORT: String(await freePort()),
-    SEND_RETRY_DELAY_MS: '10',
+    ...env,
   });
+}
+
+t.test('scripts/load.sh drives runs through the JSON API', async (t) => {
+  const stack = await localStack(t, { SEND_RETRY_DELAY_MS: '10' });
 
   const result = await run(['--url', stack.url, '--count', '200', '--failure-rate', '0.5', '--repeat', '2']);
   t.equal(result.status, 0, result.stderr);
@@ -49,18 +54,7 @@ t.test('scripts/load.sh drives runs through the JSON API', async (t) => {
 // The analysis guide's traffic: a steady rate that a version answering 500s
 // must not stop, or the analysis would judge it on no data.
 t.test('scripts/load.sh --requests-per-second keeps its rate through 5xx answers', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.stop());
-  const data = mkdtempSync(join(tmpdir(), 'mw-load-'));
-  const stack = await spawnService(t, 'all', {
-    REDIS_URL: redis.url,
-    DATABASE_URL: `file:${join(data, 'db.sqlite')}`,
-    FLAGS_FILE: join(data, 'flags.json'),
-    EMBEDDED_MAIL_CATCHER: 'true',
-    SMTP_HOST: '127.0.0.1',
-    SMTP_PORT: String(await freePort()),
-    FAULT_ERROR_RATE: '0.5',
-  });
+  const stack = await localStack(t, { FAULT_ERROR_RATE: '0.5' });
 
   const result = await run(['--url', stack.url, '--requests-per-second', '20', '--duration', '10']);
   t.equal(result.status, 0, result.stderr);
