@@ -168,6 +168,15 @@ t.test('Mailpit, Unleash, Redis and PostgreSQL on or off wire the app accordingl
   t.notOk('UNLEASH_URL' in noUnleash, 'flags off: no Unleash address');
 });
 
+t.test('the version shown is in the pod template, so each ReplicaSet keeps its own', async (t) => {
+  // A shared ConfigMap holds the last release's value: a v1 pod started after
+  // an abort or undo would call itself v2 (the canary walk found it).
+  const ms = render(h4, { set: { 'image.tag': 'v2', 'rollout.enabled': true } });
+  t.notOk('APP_VERSION' in data(ms, 'ConfigMap', 'demo-mail-worker'), 'not in the ConfigMap');
+  t.equal(env(find(ms, 'Rollout', '-web'), 'APP_VERSION')?.value, 'v2', 'web Rollout');
+  t.equal(env(find(ms, 'Deployment', '-worker'), 'APP_VERSION')?.value, 'v2', 'worker Deployment');
+});
+
 t.test("Node's heap is sized from the container's memory limit", async (t) => {
   const ms = render(h4, { set: { 'worker.resources.limits.memory': '1Gi' } });
   t.equal(env(find(ms, 'Deployment', '-worker'), 'NODE_OPTIONS')?.value, '--max-old-space-size=768 --max-semi-space-size=16');

@@ -126,6 +126,11 @@ existingSecret values). Secret values never land in the ConfigMap.
   valueFrom:
     fieldRef:
       fieldPath: metadata.name
+{{- /* In the pod template, not the shared ConfigMap: a pod a ReplicaSet starts
+  after a rollback or abort must say the version its image is, not the last
+  one Helm wrote. */}}
+- name: APP_VERSION
+  value: {{ default .Chart.AppVersion .Values.image.tag | quote }}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
