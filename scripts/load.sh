@@ -10,7 +10,8 @@ usage() {
 usage: scripts/load.sh [--url URL] [--count N] [--failure-rate R] [--repeat K] [--interval S] [--no-wait]
        scripts/load.sh [--url URL] --requests-per-second N [--duration S] [--path PATH]
 
-  --url URL           the web (default: http://localhost:3000)
+  --url URL           the web (default: http://localhost:$PORT, the port scripts/dev.sh
+                      listens on, 3000 unless set)
   --count N           mails per run (default: 1000); recipients are imported when fewer exist
   --failure-rate R    simulated failure rate from 0 to 1 (default: 0)
   --repeat K          runs to start (default: 1)
@@ -27,7 +28,7 @@ Example, to make KEDA scale the workers:
 USAGE
 }
 
-url=http://localhost:3000
+url="http://localhost:${PORT:-3000}"
 count=1000
 rate=0
 repeat=1

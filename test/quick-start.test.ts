@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { ROOT } from './helpers/helm.ts';
 import { freePort, waitFor } from './helpers/ports.ts';
+import { runToEnd } from './helpers/process.ts';
 
 // The README's quick start as a learner types it: `./scripts/dev.sh` in a
 // clean copy of the repository, then the "check it worked" command, whose
@@ -18,17 +19,14 @@ const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('\n## ', readme.indexOf('## Quick start') + 1));
 const check = /```sh\n(curl [^\n]+)\n# ([^\n]+)\n```/.exec(quickStart);
 
+const copy = mkdtempSync(join(tmpdir(), 'mw-quick-start-'));
+execFileSync('bash', ['-c', `git -C "${ROOT}" ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} "${copy}"`]);
+symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+
 t.test("the README's quick start: ./scripts/dev.sh, then its check", async (t) => {
   t.ok(quickStart.includes('./scripts/dev.sh'), 'the quick start runs ./scripts/dev.sh');
   if (!check) throw new Error('the quick start has no ```sh block with a curl command and its expected output');
   const [, command, expected] = check;
-
-  const copy = mkdtempSync(join(tmpdir(), 'mw-quick-start-'));
-  execFileSync('bash', [
-    '-c',
-    `git -C "${ROOT}" ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} "${copy}"`,
-  ]);
-  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
 
   const [port, redisPort, smtpPort] = [await freePort(), await freePort(), await freePort()];
   const dev = spawn(join(copy, 'scripts/dev.sh'), [], {
@@ -69,4 +67,22 @@ t.test("the README's quick start: ./scripts/dev.sh, then its check", async (t) =
   t.ok(status === 0 || status === 130, `Ctrl-C stops it (exit ${status})`);
   await waitFor('the Redis dev.sh started to stop', () => (existsSync(`/proc/${redisPid}`) ? undefined : true));
   t.pass('and the Redis it started with it');
+});
+
+// docs/guides/queues.md's local steps, walked by scripts/scenario.sh --yes in
+// the same copy: dev.sh with its rate limit in the background, then
+// scripts/load.sh, which waits for the stack and queues 2,000 mails.
+t.test("the queues guide's local steps: dev.sh in the background, then load.sh", async (t) => {
+  const [port, redisPort, smtpPort] = [await freePort(), await freePort(), await freePort()];
+  const walked = await runToEnd(join(copy, 'scripts/scenario.sh'), ['queues', '--yes', '--from', '1', '--to', '2'], {
+    cwd: copy,
+    env: { ...process.env, PORT: String(port), REDIS_URL: `redis://localhost:${redisPort}/0`, SMTP_PORT: String(smtpPort) },
+  });
+  const terminal = walked.stdout + walked.stderr;
+  t.equal(walked.status, 0, 'steps 1 and 2 ran to their end', { terminal });
+  t.match(terminal, /importing 2000 recipients \(have 0, need 2000\)/, 'load.sh imported the recipients the run needs');
+  t.match(terminal, /run 1\/1: #1, 2000 mails through mail-default/, 'and queued the 2,000 mails, as the guide expects');
+  const redisPid = readFileSync(join(copy, 'data/redis/redis.pid'), 'utf8').trim();
+  await waitFor("the Redis of the walk's dev.sh to stop", () => (existsSync(`/proc/${redisPid}`) ? undefined : true));
+  t.pass("the walk's end stopped dev.sh and the Redis it started");
 });
