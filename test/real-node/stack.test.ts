@@ -1,21 +1,25 @@
 import t from 'tap';
-import { join } from 'node:path';
 import { getJson, helmRun, kubectl, podsNotReady, describeNamespace, waitFor } from '../helpers/cluster.ts';
-import { ROOT, helm4 } from '../helpers/helm.ts';
+import { helm4 } from '../helpers/helm.ts';
 import type { FlagsSnapshot } from '../../service/src/flags/flags.ts';
 import { startSmtpSink } from '../helpers/smtp.ts';
-import { installOnRealNode, realImageValues, realNamespace, realNodeAddress, serviceUrl, untilServing } from '../helpers/real-node.ts';
+import { prepareWalk, walk, walkSteps } from '../helpers/guides.ts';
+import { realNodeAddress, serviceUrl } from '../helpers/real-node.ts';
 
-// The dev environment's whole stack on the real node: the service's image
-// built from the Dockerfile, PostgreSQL, Redis, Mailpit and Unleash from the
-// test stand-ins, every container started by containerd, every probe run by
-// the kubelet, every Service routed by kube-proxy. Requests come from this
-// machine through the web Service's cluster IP.
+// The dev environment's whole stack on the real node, installed the way the
+// queues and Unleash guides install it (scripts/scenario.sh --yes runs their
+// own blocks: scripts/image.sh, scripts/deploy.sh --env dev, scripts/load.sh,
+// the Unleash CLI and Admin API): the service's image built from the
+// Dockerfile, PostgreSQL, Redis, Mailpit and Unleash from the test
+// stand-ins, every container started by containerd, every probe run by the
+// kubelet, every Service routed by kube-proxy. The tests after the walks
+// send through the web Service's cluster IP from this machine.
 
 t.setTimeout(1_500_000);
-const helm = helm4(); // Helm 3's releases are checked on the kwok nodes (test/cluster/helm3.test.ts)
-const release = 'mw';
-const ns = await realNamespace(t, 'real-dev');
+const ns = 'mail-dev';
+const release = 'mail-worker';
+const env = await prepareWalk(t, [ns]);
+t.teardown(() => walk(env, 'unleash', ['--cleanup']));
 const describe = () => describeNamespace(ns);
 
 interface Run {
@@ -25,6 +29,10 @@ interface Run {
   failed: number;
   retried: number;
   status: string;
+}
+interface QueueCounts {
+  name: string;
+  counts: Record<'active' | 'completed' | 'delayed' | 'failed' | 'waiting', number>;
 }
 
 let web = '';
@@ -39,20 +47,14 @@ const api = async <T>(path: string, init?: RequestInit): Promise<T> => {
   return (await response.json()) as T;
 };
 
-/** Starts a run of COUNT mails and waits until every one is sent or failed; returns it with its duration. */
-async function sendRun(count: number, failureRate: number, during?: (run: Run) => Promise<void>) {
-  const started = Date.now();
-  const { id } = await api<{ id: number }>('/api/runs', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ count, failureRate }),
-  });
+/** Waits until run ID has sent or failed every mail. */
+function finished(id: number, during?: (run: Run) => Promise<void>): Promise<Run> {
   let acted = false;
-  const run = await waitFor(
+  return waitFor(
     `run ${id} to finish`,
     async () => {
       const current = await api<Run>(`/api/runs/${id}`);
-      if (during && !acted && current.sent + current.failed >= count / 4) {
+      if (during && !acted && current.sent + current.failed >= current.total / 4) {
         acted = true;
         await during(current);
       }
@@ -61,33 +63,65 @@ async function sendRun(count: number, failureRate: number, during?: (run: Run) =
     600_000,
     describe,
   );
+}
+
+/** Starts a run of COUNT mails and waits until every one is sent or failed; returns it with its duration. */
+async function sendRun(count: number, failureRate: number, during?: (run: Run) => Promise<void>) {
+  const started = Date.now();
+  const { id } = await api<{ id: number }>('/api/runs', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ count, failureRate }),
+  });
+  const run = await finished(id, during);
   return { run, seconds: (Date.now() - started) / 1000 };
 }
 
 /** How many mails the in-cluster Mailpit holds, from its own API. */
 async function mailpitCount(): Promise<number> {
-  const url = await serviceUrl(ns, `${release}-mail-worker-mailpit`, 'http');
+  const url = await serviceUrl(ns, `${release}-mailpit`, 'http');
   const body = (await (await fetch(`${url}/api/v1/messages?limit=1`)).json()) as { total: number };
   return body.total;
 }
 
-t.test('helm install of environments/dev on real pods: every pod Ready by its own probes', async (t) => {
-  await installOnRealNode(helm, { name: release, namespace: ns }, [join(ROOT, 'environments/dev/values.yaml')], realImageValues());
+t.test('the queues guide on the cluster: environments/dev on real pods, 2,000 mails queued at 50 a second', async (t) => {
+  const output = await walkSteps(t, env, 'queues', 3);
+  t.match(output, /run 1\/1: #1, 2000 mails through mail-default/, 'load.sh queued the run through the Ingress');
   t.same(await podsNotReady(ns), [], 'every pod is Ready or a finished Job');
   const pods = await getJson<{ items: { spec: { nodeName: string }; metadata: { name: string } }[] }>(['pods', '-n', ns]);
   t.ok(pods.items.length >= 7, `the release runs its pods (${pods.items.map((p) => p.metadata.name).join(', ')})`);
   t.same(new Set(pods.items.map((p) => p.spec.nodeName)), new Set(['real-node']), 'all of them on the real node');
-  web = await serviceUrl(ns, `${release}-mail-worker-web`, 'http');
-  await untilServing(`${web}/readyz`);
-  // The flags Job (a post-install hook) creates bulk_send_feature, then
-  // switches it on: a web pod whose client fetched in between refuses runs
-  // until its next refresh (UNLEASH_REFRESH_INTERVAL_MS, 5 s), as a person
-  // would see on the dashboard.
+  web = await serviceUrl(ns, `${release}-web`, 'http');
+
+  const { queues } = await api<{ queues: QueueCounts[] }>('/queues/api/queues');
+  const queue = queues.find((q) => q.name === 'mail-default');
+  t.ok(queue, `bull-board lists mail-default (${queues.map((q) => q.name).join(', ')})`);
+  const { waiting, active, completed, delayed, failed } = queue!.counts;
+  t.comment(`mail-default: ${JSON.stringify(queue!.counts)}`);
+  t.ok(waiting > 0, `the rate limit keeps mails Waiting (${waiting})`);
+  t.ok(active <= 20, `at most the worker's concurrency Active (${active})`);
+  const run = await api<Run>('/api/runs/1');
+  t.ok(run.sent + run.failed < 2000, `the run is still going (${run.sent} sent)`);
+  t.ok(waiting + active + completed + delayed + failed > 0, 'the jobs are in the queue');
+});
+
+t.test('the Unleash guide: the chart made the flags; switched off from the command line, a run is refused', async (t) => {
+  // One walk from the install to switching back on: its port-forward (a
+  // background step) lives until the walk ends.
+  const output = await walkSteps(t, env, 'unleash', 1, 6);
+  t.match(output, /bulk_send_feature: exists, left as it is/, "unleash-flags.sh finds the flags the chart's Job made");
+  t.match(output, /send_strategy: exists, left as it is/);
+  t.match(output, /"bulkSend":\{"enabled":false,"source":"unleash"\}/, 'within the ten seconds, the app sees the flag off');
+  t.match(
+    output,
+    /\{"error":"bulk sending is switched off \(feature flag bulk_send_feature\)","code":"run.bulk_send.off"/,
+    'and refuses a new run',
+  );
   const flags = await waitFor(
-    'the web pod to read bulk_send_feature from Unleash',
+    'the web pod to read bulk_send_feature on again',
     async () => {
       const current = await api<FlagsSnapshot>('/api/flags');
-      return current.bulkSend.source === 'unleash' && current.bulkSend.enabled ? current : undefined;
+      return current.bulkSend.enabled ? current : undefined;
     },
     60_000,
     describe,
@@ -95,10 +129,11 @@ t.test('helm install of environments/dev on real pods: every pod Ready by its ow
   t.same(
     flags,
     { bulkSend: { enabled: true, source: 'unleash' }, sendStrategy: { variant: 'default', source: 'unleash' } },
-    'the web pod reads both flags from Unleash, as the flags Job made them',
+    'switched back on, the web pod reads both flags from Unleash',
   );
-  // The migrate hook Job ran (its pod is deleted with it on success): the schema is there.
-  t.same(await api('/api/recipients?limit=1'), { total: 0, items: [] }, 'the migrated database answers');
+  // The redeploy without the rate limit restarted the worker mid-run.
+  const queued = await finished(1);
+  t.equal(queued.sent + queued.failed, 2000, "the queues guide's run ends with every mail sent or failed, once");
 });
 
 t.test('the JSON API imports recipients, and a 1,000-mail run at 30% failures counts exactly', async (t) => {
@@ -110,26 +145,21 @@ t.test('the JSON API imports recipients, and a 1,000-mail run at 30% failures co
   });
   t.match(imported, { imported: 1000, invalidCount: 0 });
 
+  const before = await mailpitCount();
   const { run, seconds } = await sendRun(1000, 0.3);
   t.equal(run.sent + run.failed, 1000, 'every mail is sent or failed, once');
   t.ok(run.retried > 0, `failures were retried (${run.retried} retries)`);
   t.ok(run.sent > 900, `retries deliver most mails (${run.sent} sent, ${run.failed} failed)`);
-  t.equal(await mailpitCount(), run.sent, "Mailpit's API counts exactly the sent mails");
+  t.equal((await mailpitCount()) - before, run.sent, "Mailpit's API counts exactly the sent mails");
   t.comment(`1,000 mails at 30% failures in ${seconds.toFixed(1)} s, most of it the retries' back-off`);
 });
 
-t.test('bull-board lists the queues, and helm test passes', async (t) => {
-  const page = await fetch(`${installed()}/queues/api/queues`).then((r) => r.json() as Promise<{ queues: { name: string }[] }>);
-  t.ok(page.queues.length > 0, 'bull-board answers with queues');
-  t.ok(
-    page.queues.some((q) => q.name.includes('mail')),
-    `the mail queues are listed (${page.queues.map((q) => q.name).join(', ')})`,
-  );
-  const output = await helmRun(helm, ['test', release, '-n', ns, '--timeout', '5m']);
+t.test('helm test passes', async (t) => {
+  const output = await helmRun(helm4(), ['test', release, '-n', ns, '--timeout', '5m']);
   t.match(output, /Phase:\s+Succeeded/, 'the test pod ran the smoke test against the release');
 });
 
-const worker = `deployment/${release}-mail-worker-worker`;
+const worker = `deployment/${release}-worker`;
 const workers = async () =>
   (
     await getJson<{ items: { metadata: { name: string; deletionTimestamp?: string } }[] }>([
