@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import type { Helm } from './helm.ts';
-import { type Release, cluster, getJson, helmInstall, kubectl, podsNotReady, waitFor } from './cluster.ts';
+import { cluster, getJson, kubectl } from './cluster.ts';
 
 // The test cluster's real node (hack/cluster-local.sh up --real): a
 // kubelet with containerd, kube-proxy and CoreDNS, running the images built
@@ -63,71 +62,6 @@ export async function realNamespace(t: Test, prefix: string, { exact = false } =
   return name;
 }
 
-/** The last LINES lines of one of the cluster's process logs (kubelet, containerd, …). */
-function logTail(name: string, lines: number): string {
-  try {
-    return readFileSync(join(cluster().dir, 'logs', `${name}.log`), 'utf8')
-      .trimEnd()
-      .split('\n')
-      .slice(-lines)
-      .join('\n');
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
-/**
- * What a failed install on the real node left behind, so a CI log explains
- * itself: the pods not Ready and why, the namespace's events, and the ends
- * of the kubelet's and containerd's logs.
- */
-async function explainRealNode(ns: string): Promise<string> {
-  const [notReady, events] = await Promise.all([
-    podsNotReady(ns).catch((e: Error) => [e.message]),
-    kubectl(['get', 'events', '-n', ns, '--sort-by=.lastTimestamp']).catch((e: Error) => e.message),
-  ]);
-  return [
-    `pods not Ready: ${notReady.join('; ') || 'none'}`,
-    `events in ${ns}:\n${events.trimEnd().split('\n').slice(-40).join('\n')}`,
-    `kubelet log:\n${logTail('kubelet', 40)}`,
-    `containerd log:\n${logTail('containerd', 20)}`,
-  ].join('\n');
-}
-
-/** HELM's work on RELEASE; a failure carries explainRealNode's account. */
-function explained(release: Release, helm: Promise<string>): Promise<string> {
-  return helm.catch(async (e: Error) => {
-    throw new Error(`${e.message}\n${await explainRealNode(release.namespace)}`);
-  });
-}
-
-/** `helm install` on the real node, explained if it fails. */
-export function installOnRealNode(h: Helm, release: Release, valuesFiles: string[], set: Record<string, string>): Promise<string> {
-  return explained(release, helmInstall(h, release, valuesFiles, set));
-}
-
-/** Helm values selecting the images built here for every component the chart runs. */
-export function realImageValues(): Record<string, string> {
-  const images = realImages();
-  return {
-    'image.repository': images.app.repository,
-    'image.tag': images.app.tag,
-    'image.pullPolicy': 'Never',
-    'redis.image.repository': images.redis.repository,
-    'redis.image.tag': images.redis.tag,
-    'redis.image.pullPolicy': 'Never',
-    'postgresql.image.repository': images.postgresql.repository,
-    'postgresql.image.tag': images.postgresql.tag,
-    'postgresql.image.pullPolicy': 'Never',
-    'mailcatcher.image.repository': images.mailpit.repository,
-    'mailcatcher.image.tag': images.mailpit.tag,
-    'mailcatcher.image.pullPolicy': 'Never',
-    'unleash.image.repository': images.unleash.repository,
-    'unleash.image.tag': images.unleash.tag,
-    'unleash.image.pullPolicy': 'Never',
-  };
-}
-
 /** The real node's address: its pods' gateway, where they reach this machine. */
 export async function realNodeAddress(): Promise<string> {
   const node = await getJson<{ status: { addresses: { type: string; address: string }[] } }>(['node', 'real-node']);
@@ -146,16 +80,4 @@ export async function serviceUrl(ns: string, service: string, portName: string):
   const port = s.spec.ports.find((p) => p.name === portName);
   if (!port) throw new Error(`service ${ns}/${service} has no port named ${portName}`);
   return `http://${s.spec.clusterIP}:${port.port}`;
-}
-
-/** Until fetch(url) answers OK (a Service's endpoints follow its pods' readiness). */
-export async function untilServing(url: string, timeoutMs = 120_000): Promise<void> {
-  await waitFor(
-    `${url} to answer`,
-    async () => {
-      const response = await fetch(url, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
-      return response?.ok ? true : undefined;
-    },
-    timeoutMs,
-  );
 }
