@@ -7,13 +7,17 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: scripts/load.sh [--url URL] [--count N] [--failure-rate R] [--repeat K] [--interval S] [--no-wait]
+usage: scripts/load.sh [--url URL] [--count N] [--failure-rate R] [--relay-latency MS]
+                       [--repeat K] [--interval S] [--no-wait]
        scripts/load.sh [--url URL] --requests-per-second N [--duration S] [--path PATH]
 
   --url URL           the web (default: http://localhost:$PORT, the port scripts/dev.sh
                       listens on, 3000 unless set)
   --count N           mails per run (default: 1000); recipients are imported when fewer exist
   --failure-rate R    simulated failure rate from 0 to 1 (default: 0)
+  --relay-latency MS  milliseconds each mail waits, as on a slow SMTP relay, from 0
+                      to 5000 (default: 0): sending then waits on I/O, so more
+                      workers send faster
   --repeat K          runs to start (default: 1)
   --interval S        seconds between runs (default: 0)
   --no-wait           start the runs without following them to their end
@@ -31,6 +35,7 @@ USAGE
 url="http://localhost:${PORT:-3000}"
 count=1000
 rate=0
+latency=0
 repeat=1
 interval=0
 wait=true
@@ -43,6 +48,7 @@ while (($# > 0)); do
     --url) url="${2:?--url needs a value}"; shift 2 ;;
     --count) count="${2:?--count needs a value}"; shift 2 ;;
     --failure-rate) rate="${2:?--failure-rate needs a value}"; shift 2 ;;
+    --relay-latency) latency="${2:?--relay-latency needs a value}"; shift 2 ;;
     --repeat) repeat="${2:?--repeat needs a value}"; shift 2 ;;
     --interval) interval="${2:?--interval needs a value}"; shift 2 ;;
     --no-wait) wait=false; shift ;;
@@ -59,6 +65,9 @@ need curl "install curl (Debian: apt-get install curl)"
 [[ "$count" =~ ^[1-9][0-9]*$ ]] || die "--count must be a whole number above 0, not $count"
 [[ "$repeat" =~ ^[1-9][0-9]*$ ]] || die "--repeat must be a whole number above 0, not $repeat"
 [[ "$rate" =~ ^(0(\.[0-9]+)?|1(\.0+)?)$ ]] || die "--failure-rate must be a number from 0 to 1, not $rate"
+if ! [[ "$latency" =~ ^(0|[1-9][0-9]{0,3})$ ]] || ((latency > 5000)); then
+  die "--relay-latency must be whole milliseconds from 0 to 5000, not $latency"
+fi
 [[ "$interval" =~ ^[0-9]+$ ]] || die "--interval must be whole seconds, not $interval"
 
 [[ -z "$per_second" || "$per_second" =~ ^[1-9][0-9]*$ ]] || die "--requests-per-second must be a whole number above 0, not $per_second"
@@ -104,7 +113,7 @@ if ((stored < count)); then
 fi
 
 for ((run = 1; run <= repeat; run++)); do
-  answer="$(api -X POST -H 'content-type: application/json' -d "{\"count\":$count,\"failureRate\":$rate}" "$url/api/runs")" ||
+  answer="$(api -X POST -H 'content-type: application/json' -d "{\"count\":$count,\"failureRate\":$rate,\"relayLatencyMs\":$latency}" "$url/api/runs")" ||
     die "the run was refused: $answer"
   id="$(field id <<<"$answer")"
   log "run $run/$repeat: #$id, $count mails through $(field queue <<<"$answer")"

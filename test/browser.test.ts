@@ -117,6 +117,18 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
     await page.screenshot({ path: join(SHOTS, 'run-detail.png'), fullPage: true });
   });
 
+  await t.test('a custom count is sent with the failure rate and relay latency typed above it', async (t) => {
+    await page.goto(stack.url);
+    await page.getByLabel(/Simulated failure rate/).fill('0');
+    await page.getByLabel(/Simulated relay latency/).fill('40');
+    await page.getByLabel('Custom count').fill('3');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await page.waitForURL(/\/runs\/\d+/);
+    const facts = await page.locator('dl.facts').textContent();
+    t.match(facts, /Simulated failure rate \(0 to 1\)\s*0\b/);
+    t.match(facts, /Simulated relay latency per mail \(ms\)\s*40\b/);
+  });
+
   await t.test('retry a failed job in bull-board; the run is not counted twice', async (t) => {
     const queue = new Queue('mail-default', { connection: redis.client(), prefix: QUEUE_PREFIX });
     t.teardown(() => queue.close());

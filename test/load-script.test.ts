@@ -32,20 +32,24 @@ async function localStack(t: Test, env: Record<string, string>) {
 t.test('scripts/load.sh drives runs through the JSON API', async (t) => {
   const stack = await localStack(t, { SEND_RETRY_DELAY_MS: '10' });
 
-  const result = await run(['--url', stack.url, '--count', '200', '--failure-rate', '0.5', '--repeat', '2']);
+  const result = await run(['--url', stack.url, '--count', '200', '--failure-rate', '0.5', '--relay-latency', '20', '--repeat', '2']);
   t.equal(result.status, 0, result.stderr);
   t.match(result.stderr, /importing 200 recipients \(have 0, need 200\)/);
   const finished = [...result.stdout.matchAll(/^run #(\d+) (completed\S*): sent (\d+), failed (\d+)$/gm)];
   t.equal(finished.length, 2, 'both runs were followed to their end');
   for (const [, id, , sent, failed] of finished) {
     t.equal(Number(sent) + Number(failed), 200, `run #${id}: sent + failed == 200`);
-    const api = (await (await fetch(`${stack.url}/api/runs/${id}`)).json()) as { sent: number; failed: number };
+    const api = (await (await fetch(`${stack.url}/api/runs/${id}`)).json()) as { sent: number; failed: number; relayLatencyMs: number };
     t.same([api.sent, api.failed], [Number(sent), Number(failed)], `run #${id}: the script reports what the API says`);
+    t.equal(api.relayLatencyMs, 20, `run #${id}: with the relay latency asked for`);
   }
 
   const bad = await run(['--url', stack.url, '--failure-rate', '2']);
   t.equal(bad.status, 1);
   t.match(bad.stderr, /--failure-rate must be a number from 0 to 1, not 2/);
+  const slow = await run(['--url', stack.url, '--relay-latency', '99999']);
+  t.equal(slow.status, 1);
+  t.match(slow.stderr, /--relay-latency must be whole milliseconds from 0 to 5000, not 99999/);
   const nobody = await run(['--url', 'http://127.0.0.1:9']);
   t.equal(nobody.status, 1);
   t.match(nobody.stderr, /does not answer \/readyz: is the stack running/);

@@ -116,18 +116,20 @@ function showStoredImportResult() {
   }
 }
 
-function mirrorFailureRate() {
-  const source = document.querySelector('#failureRate');
-  if (!source) return;
-  source.addEventListener('input', () => {
-    for (const el of document.querySelectorAll('.mirror-failure-rate')) el.value = source.value;
-  });
+/** The custom-count form sends the run options set in the buttons' form. */
+function mirrorRunOptions() {
+  for (const mirror of document.querySelectorAll('[data-mirror]')) {
+    const source = document.getElementById(mirror.dataset.mirror);
+    source?.addEventListener('input', () => {
+      mirror.value = source.value;
+    });
+  }
 }
 
 document.addEventListener('DOMContentLoaded', () => {
   const form = document.querySelector('.import-form');
   if (form) uploadWithProgress(form);
   showStoredImportResult();
-  mirrorFailureRate();
+  mirrorRunOptions();
   void pollRuns();
 });

@@ -38,7 +38,7 @@ export function createMetrics(): Metrics {
     }),
     sendDuration: new Histogram({
       name: 'mail_send_duration_seconds',
-      help: 'Time the SMTP server took to accept one mail.',
+      help: "Time one mail took until the SMTP server accepted it, the run's simulated relay latency included.",
       labelNames: ['queue'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
       registers: [registry],

@@ -18,6 +18,7 @@ export const PROBLEMS = {
   'recipient.email.duplicate': 'a recipient with email {email} already exists',
   'run.count.invalid': 'count must be a whole number from 1 to {max}',
   'run.failure_rate.invalid': 'failureRate must be a number from 0 to 1 (0.3 means 30% of attempts fail)',
+  'run.relay_latency.invalid': 'relayLatencyMs must be a whole number of milliseconds from 0 to {max}',
   'run.count.too_large': 'count is {count} but only {stored} recipients are stored: add or import more first',
   'run.bulk_send.off': 'bulk sending is switched off (feature flag bulk_send_feature)',
   'import.no_file': 'no file: send the CSV as the multipart field "file"',

@@ -23,7 +23,7 @@ t.test('runs API (web mode: jobs wait in the queue)', async (t) => {
   });
   t.equal(imported.json().imported, 10_000);
 
-  await t.test('bad counts and failure rates: 422 naming the field, no run stored', async (t) => {
+  await t.test('bad counts, failure rates and relay latencies: 422 naming the field, no run stored', async (t) => {
     const cases: Array<[unknown, RegExp]> = [
       [{ count: 0 }, /count must be a whole number/],
       [{ count: -5 }, /count must be a whole number/],
@@ -33,6 +33,9 @@ t.test('runs API (web mode: jobs wait in the queue)', async (t) => {
       [{ count: 10, failureRate: 1.5 }, /failureRate must be a number from 0 to 1/],
       [{ count: 10, failureRate: -0.1 }, /failureRate must be a number from 0 to 1/],
       [{ count: 10, failureRate: 'lots' }, /failureRate must be a number from 0 to 1/],
+      [{ count: 10, relayLatencyMs: -1 }, /relayLatencyMs must be a whole number from 0 to 5000/],
+      [{ count: 10, relayLatencyMs: 5001 }, /relayLatencyMs must be a whole number from 0 to 5000/],
+      [{ count: 10, relayLatencyMs: 0.5 }, /relayLatencyMs must be a whole number from 0 to 5000/],
       [{ count: 10_001 }, /only 10000 recipients are stored/],
       [[], /expected a JSON object/],
     ];
@@ -45,7 +48,7 @@ t.test('runs API (web mode: jobs wait in the queue)', async (t) => {
   });
 
   await t.test('a 10,000-recipient run enqueues 10,000 jobs with distinct deterministic ids', async (t) => {
-    const response = await startRun({ count: 10_000, failureRate: 0.3 });
+    const response = await startRun({ count: 10_000, failureRate: 0.3, relayLatencyMs: 20 });
     t.equal(response.statusCode, 202);
     const { id, total, queue } = response.json();
     t.same({ total, queue }, { total: 10_000, queue: 'mail-default' });
@@ -67,6 +70,7 @@ t.test('runs API (web mode: jobs wait in the queue)', async (t) => {
       status: 'queued',
       queue: 'mail-default',
       failureRate: 0.3,
+      relayLatencyMs: 20,
       failures: [],
     });
 

@@ -78,7 +78,7 @@ t.test('the JSON API described and enforced by its schemas', async (t) => {
       ['POST', '/api/recipients', { email: 'a@b.test' }, 400, /^name is required$/, { name: /^name is required$/ }],
       ['POST', '/api/runs', { count: '10' }, 422, /^count must be a whole number from 1 to 100000$/, { count: /count/ }],
       ['POST', '/api/runs', { count: 10, failureRate: null }, 422, /^failureRate must be a number from 0 to 1$/],
-      ['POST', '/api/runs', 'not an object', 422, /^expected a JSON object with count and failureRate$/],
+      ['POST', '/api/runs', 'not an object', 422, /^expected a JSON object with count and failureRate and relayLatencyMs$/],
     ];
     for (const [method, url, body, status, message, details] of cases) {
       const response = await app.inject({

@@ -78,11 +78,11 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
 
     await t.test('runs: distinct random recipients, refused when too few', async (t) => {
       const total = await recipients.count();
-      await t.rejects(runs.create({ count: total + 1, failureRate: 0, queue: 'mail-default' }), RunError);
+      await t.rejects(runs.create({ count: total + 1, failureRate: 0, relayLatencyMs: 0, queue: 'mail-default' }), RunError);
       t.equal((await runs.list(10)).length, 0, 'a refused run stores nothing');
 
-      const run = await runs.create({ count: 20, failureRate: 0.25, queue: 'mail-default' });
-      t.match(run, { total: 20, enqueued: 0, sent: 0, failed: 0, status: 'queued', failureRate: 0.25 });
+      const run = await runs.create({ count: 20, failureRate: 0.25, relayLatencyMs: 150, queue: 'mail-default' });
+      t.match(run, { total: 20, enqueued: 0, sent: 0, failed: 0, status: 'queued', failureRate: 0.25, relayLatencyMs: 150 });
       const picked = await runs.deliveriesAfter(run.id, 0, 1000);
       t.equal(picked.length, 20);
       t.equal(new Set(picked.map((d) => d.recipientId)).size, 20, 'recipients are distinct');
@@ -94,7 +94,7 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
     });
 
     await t.test('runs: outcomes are recorded once and drive counts and status', async (t) => {
-      const run = await runs.create({ count: 3, failureRate: 0, queue: 'mail-priority' });
+      const run = await runs.create({ count: 3, failureRate: 0, relayLatencyMs: 0, queue: 'mail-priority' });
       const [a, b, c] = await runs.deliveriesAfter(run.id, 0, 10);
       t.equal(await runs.recordOutcome({ runId: run.id, recipientId: a!.recipientId, outcome: 'sent', attempts: 1 }), true);
       t.equal(
@@ -117,7 +117,7 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
     });
 
     await t.test('runs: concurrent outcome writes count exactly once each', async (t) => {
-      const run = await runs.create({ count: 20, failureRate: 0, queue: 'mail-default' });
+      const run = await runs.create({ count: 20, failureRate: 0, relayLatencyMs: 0, queue: 'mail-default' });
       const deliveries = await runs.deliveriesAfter(run.id, 0, 100);
       // Every delivery reported three times at once, as re-delivered jobs would.
       const writes = deliveries.flatMap((d, i) =>
@@ -145,7 +145,7 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
           })),
         )
         .execute();
-      const run = await runs.create({ count: 200, failureRate: 0, queue: 'mail-default' });
+      const run = await runs.create({ count: 200, failureRate: 0, relayLatencyMs: 0, queue: 'mail-default' });
       const deliveries = await runs.deliveriesAfter(run.id, 0, 200);
       const writes = deliveries.flatMap((d, i) =>
         [i % 4, (i + 1) % 4].map((w) =>
@@ -167,8 +167,8 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
     });
 
     await t.test('runs: one batch of outcomes across runs, with different values for the same delivery', async (t) => {
-      const first = await runs.create({ count: 3, failureRate: 0, queue: 'mail-default' });
-      const second = await runs.create({ count: 2, failureRate: 0, queue: 'mail-default' });
+      const first = await runs.create({ count: 3, failureRate: 0, relayLatencyMs: 0, queue: 'mail-default' });
+      const second = await runs.create({ count: 2, failureRate: 0, relayLatencyMs: 0, queue: 'mail-default' });
       const [a, b, c] = await runs.deliveriesAfter(first.id, 0, 10);
       const [d, e] = await runs.deliveriesAfter(second.id, 0, 10);
       // Issued in one turn, so they share one transaction.
@@ -188,7 +188,7 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
     });
 
     await t.test('runs: the enqueue cursor only moves from where it was', async (t) => {
-      const run = await runs.create({ count: 4, failureRate: 0, queue: 'mail-default' });
+      const run = await runs.create({ count: 4, failureRate: 0, relayLatencyMs: 0, queue: 'mail-default' });
       await runs.advanceEnqueueCursor(run.id, 0, 10, 2);
       await runs.advanceEnqueueCursor(run.id, 0, 10, 2); // a concurrent resume lost the race
       t.equal((await runs.get(run.id))?.enqueued, 2);
@@ -206,7 +206,12 @@ t.test('a database with recipients gets their count when migrated', (t) =>
         .insertInto('recipients')
         .values([1, 2, 3, 4].map((i) => ({ name: `Old ${i}`, email: `old${i}@data.test`, email_key: `old${i}@data.test`, created_at: '' })))
         .execute();
-      t.same(await migrate(database), ['003_count_recipients_by_trigger', '004_run_tallies_per_writer', '005_retried_attempts']);
+      t.same(await migrate(database), [
+        '003_count_recipients_by_trigger',
+        '004_run_tallies_per_writer',
+        '005_retried_attempts',
+        '006_relay_latency',
+      ]);
       t.equal(await new RecipientStore(database.db).count(), 4);
     },
     { migrated: false },
@@ -243,9 +248,10 @@ t.test('a run still sending when migrated keeps its counts and finishes', (t) =>
         )
         .execute();
 
-      t.same(await migrate(database), ['004_run_tallies_per_writer', '005_retried_attempts']);
+      t.same(await migrate(database), ['004_run_tallies_per_writer', '005_retried_attempts', '006_relay_latency']);
       const runs = new RunStore(db);
       t.match(await runs.get(id), { sent: 1, failed: 1, status: 'sending', finishedAt: null }, 'the counts carry over');
+      t.equal((await runs.get(id))?.relayLatencyMs, 0, 'a run from before relay latencies waits on no relay');
       t.equal(await runs.recordOutcome({ runId: id, recipientId: recipients[2]!.id, outcome: 'sent', attempts: 1 }), true);
       t.match(await runs.get(id), { sent: 2, failed: 1, status: 'completed_with_failures', finishedAt: String }, 'and the run finishes');
     },
@@ -305,7 +311,7 @@ t.test('SQLite: creating runs while another process writes never fails with a bu
       10_000,
       { intervalMs: 1 },
     );
-    await runs.create({ count: 10, failureRate: 0, queue: 'mail-default' });
+    await runs.create({ count: 10, failureRate: 0, relayLatencyMs: 0, queue: 'mail-default' });
     created++;
   }
   t.equal(writer.exitCode, null, `the other process still writes (${last} rows so far)`);

@@ -51,8 +51,8 @@ async function addRecipients(s: Stack, count: number): Promise<void> {
   if (response.json().imported !== count) throw new Error(`import failed: ${response.body}`);
 }
 
-async function startRun(s: Stack, count: number, failureRate = 0): Promise<number> {
-  const response = await s.web.app!.inject({ method: 'POST', url: '/api/runs', payload: { count, failureRate } });
+async function startRun(s: Stack, count: number, failureRate = 0, relayLatencyMs = 0): Promise<number> {
+  const response = await s.web.app!.inject({ method: 'POST', url: '/api/runs', payload: { count, failureRate, relayLatencyMs } });
   if (response.statusCode !== 202) throw new Error(`run refused: ${response.body}`);
   return response.json().id as number;
 }
@@ -126,6 +126,23 @@ t.test('failureRate 0.3 on 1,000 mails: exact counts, each sent mail once, failu
   await jobs.close();
 });
 
+t.test('a relay latency: each mail waits that long before the relay, and the run records it', async (t) => {
+  const s = await stack(t);
+  await addRecipients(s, 40);
+  const worker = await spawnService(t, 'worker', s.env);
+  const id = await startRun(s, 40, 0, 300);
+  const run = await finished(s, id);
+  t.match(run, { sent: 40, failed: 0, relayLatencyMs: 300 });
+  t.equal(s.smtp.mails.length, 40);
+
+  // The wait is part of each mail's send duration: no mail took under 0.25 s.
+  const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+  const bucket = (le: string) =>
+    Number(new RegExp(`mail_send_duration_seconds_bucket\\{le="${le}",queue="mail-default"\\} (\\d+)`).exec(metrics)?.[1]);
+  t.equal(bucket('0.25'), 0, 'no mail was faster than the relay latency');
+  t.match(metrics, 'mail_send_duration_seconds_count{queue="mail-default"} 40', 'every mail is in the histogram');
+});
+
 t.test('a permanent SMTP error (5xx) fails at once; a malformed job fails clearly and the worker lives on', async (t) => {
   const s = await stack(t);
   await addRecipients(s, 20);
@@ -134,14 +151,14 @@ t.test('a permanent SMTP error (5xx) fails at once; a malformed job fails clearl
 
   const jobs = new Queue('mail-default', { connection: s.redis.client(), prefix: QUEUE_PREFIX });
   t.teardown(() => jobs.close());
-  const garbage = await jobs.add('send', { runId: 'x', email: 42 } as never);
+  const garbage = await jobs.add('send', { runId: 'x', email: 42, relayLatencyMs: 'slow' } as never);
   const unknown = await jobs.add('reticulate-splines', {} as never);
   const state = (id: string) => waitFor(`job ${id} to fail`, async () => ((await jobs.getJobState(id)) === 'failed' ? true : undefined));
   await state(garbage.id!);
   await state(unknown.id!);
   t.match(
     (await jobs.getJob(garbage.id!))?.failedReason,
-    /malformed job payload: runId must be a positive whole number.*email must be a valid email address/,
+    /malformed job payload: runId must be a positive whole number.*email must be a valid email address.*relayLatencyMs must be a whole number from 0 to 5000/,
   );
   t.match((await jobs.getJob(unknown.id!))?.failedReason, /unknown job name "reticulate-splines"/);
   t.equal((await jobs.getJob(garbage.id!))?.attemptsMade, 1, 'not retried');

@@ -82,6 +82,10 @@ t.test('HTML pages', async (t) => {
     const badRate = await form('/runs', { count: '1', failureRate: '2', _csrf: token }, cookie);
     t.equal(badRate.statusCode, 422);
     t.match(badRate.body, /failureRate must be a number from 0 to 1/);
+    const badLatency = await form('/runs', { count: '1', relayLatencyMs: '9999', _csrf: token }, cookie);
+    t.equal(badLatency.statusCode, 422);
+    t.match(badLatency.body, /relayLatencyMs must be a whole number of milliseconds from 0 to 5000/);
+    t.match(badLatency.body, /id="relayLatencyMs" name="relayLatencyMs"[^>]*value="9999"/, 'the form keeps what was typed');
   });
 
   await t.test('the Japanese dashboard says what is wrong in Japanese', async (t) => {
@@ -102,7 +106,7 @@ t.test('HTML pages', async (t) => {
   await t.test('start a run from the form, see its page, resume offered only when incomplete', async (t) => {
     await addRecipient('run@pages.test');
     const { token, cookie } = await csrfFrom(service);
-    const started = await form('/runs', { count: '1', failureRate: '0.5', _csrf: token }, cookie);
+    const started = await form('/runs', { count: '1', failureRate: '0.5', relayLatencyMs: '120', _csrf: token }, cookie);
     t.equal(started.statusCode, 303);
     const location = started.headers.location as string;
     t.match(location, /^\/runs\/\d+\?notice=started&id=\d+$/);
@@ -110,6 +114,7 @@ t.test('HTML pages', async (t) => {
     t.equal(page.statusCode, 200);
     t.match(page.body, /Send run #\d+ started\./);
     t.match(page.body, /role="progressbar"/);
+    t.match(page.body, /Simulated relay latency per mail \(ms\)<\/dt><dd>120</, 'the run shows its relay latency');
     t.notMatch(page.body, /Resume enqueue/);
     t.equal((await app.inject({ method: 'GET', url: '/runs/424242' })).statusCode, 404);
   });

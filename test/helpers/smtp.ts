@@ -21,10 +21,8 @@ export interface SmtpSink {
 /**
  * A real SMTP server (the smtp-server package) that records what it accepts.
  * `dataDelayMs`: answer each message's DATA that much later, as a slow relay does.
- * `host`: the address to listen on (pods of the test cluster's real node
- * reach this machine on their gateway's address).
  */
-export async function startSmtpSink(options: { dataDelayMs?: number; host?: string } = {}): Promise<SmtpSink> {
+export async function startSmtpSink(options: { dataDelayMs?: number } = {}): Promise<SmtpSink> {
   const port = await freePort();
   const mails: ReceivedMail[] = [];
   const rejectPermanently = new Set<string>();
@@ -57,7 +55,7 @@ export async function startSmtpSink(options: { dataDelayMs?: number; host?: stri
         },
       });
       server.once('error', reject);
-      server.listen(port, options.host ?? '127.0.0.1', () => {
+      server.listen(port, '127.0.0.1', () => {
         server?.off('error', reject);
         // A client that dies mid-conversation (a killed worker) resets its
         // connection; that is the client's failure, not the server's.

@@ -143,6 +143,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '006_relay_latency': {
+      // How long each delivery of a run waits as on a slow SMTP relay: with
+      // it, sending waits on I/O as it does against a real relay, and more
+      // workers really send faster (docs/guides/keda.md).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable('runs')
+          .addColumn('relay_latency_ms', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

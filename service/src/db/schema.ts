@@ -25,6 +25,8 @@ export interface RunTable {
   retried: Generated<number>;
   queue: string;
   failure_rate: number;
+  /** Milliseconds each delivery waits before it is handed to the relay (a slow relay, simulated). */
+  relay_latency_ms: Generated<number>;
   created_at: string;
   finished_at: string | null;
 }

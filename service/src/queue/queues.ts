@@ -12,6 +12,13 @@ export function isQueueName(value: unknown): value is QueueName {
   return (QUEUE_NAMES as readonly unknown[]).includes(value);
 }
 
+/**
+ * The longest simulated relay wait per mail: five seconds, slower than any
+ * relay worth simulating, and a run of 1,000 at ten at a time already takes
+ * over eight minutes. (A waiting job's BullMQ lock is renewed as usual.)
+ */
+export const MAX_RELAY_LATENCY_MS = 5000;
+
 /** What one job carries: everything needed to send without reading the recipient table. */
 export interface MailJob {
   runId: number;
@@ -19,6 +26,8 @@ export interface MailJob {
   name: string;
   email: string;
   failureRate: number;
+  /** Absent in jobs an older version enqueued: no wait. */
+  relayLatencyMs?: number;
 }
 
 /**

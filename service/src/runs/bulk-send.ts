@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { problem } from '../problems.ts';
 import type { Flags } from '../flags/flags.ts';
 import { type DeliveryPolicy, jobOptions } from '../queue/delivery-policy.ts';
-import { jobId, type Queues, type QueueName } from '../queue/queues.ts';
+import { jobId, MAX_RELAY_LATENCY_MS, type Queues, type QueueName } from '../queue/queues.ts';
 import { type Run, RunError, type RunStore } from './store.ts';
 
 export const MAX_RUN_SIZE = 100_000;
@@ -20,24 +20,30 @@ export const CHUNKS_IN_FLIGHT = 10;
 export interface RunRequest {
   count: number;
   failureRate: number;
+  relayLatencyMs: number;
+}
+
+/** A form's text as a number (the JSON API sends numbers); empty or absent is FALLBACK. */
+function numeric(value: unknown, fallback?: number): unknown {
+  if (value === undefined || (typeof value === 'string' && value.trim() === '')) return fallback;
+  return typeof value === 'string' ? Number(value) : value;
 }
 
 /** Checks a run request from the API or a form; names the first bad field. */
-export function checkRunRequest(body: { count?: unknown; failureRate?: unknown }): RunRequest {
-  const count = typeof body.count === 'string' && body.count.trim() !== '' ? Number(body.count) : body.count;
-  const rate =
-    body.failureRate === undefined || body.failureRate === ''
-      ? 0
-      : typeof body.failureRate === 'string'
-        ? Number(body.failureRate)
-        : body.failureRate;
+export function checkRunRequest(body: { count?: unknown; failureRate?: unknown; relayLatencyMs?: unknown }): RunRequest {
+  const count = numeric(body.count);
+  const rate = numeric(body.failureRate, 0);
+  const latency = numeric(body.relayLatencyMs, 0);
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_RUN_SIZE) {
     throw new RunError(422, problem('run.count.invalid', { max: MAX_RUN_SIZE }));
   }
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1) {
     throw new RunError(422, problem('run.failure_rate.invalid'));
   }
-  return { count, failureRate: rate };
+  if (typeof latency !== 'number' || !Number.isInteger(latency) || latency < 0 || latency > MAX_RELAY_LATENCY_MS) {
+    throw new RunError(422, problem('run.relay_latency.invalid', { max: MAX_RELAY_LATENCY_MS }));
+  }
+  return { count, failureRate: rate, relayLatencyMs: latency };
 }
 
 /** The web side of a bulk send: create a run, then hand its jobs to the queue. */
@@ -72,7 +78,7 @@ export class BulkSender {
    * run whose enqueue was interrupted (a crash, Redis away) can be resumed
    * any number of times: job ids are deterministic, so nothing is added twice.
    */
-  async enqueue(run: Pick<Run, 'id' | 'queue' | 'failureRate'>): Promise<void> {
+  async enqueue(run: Pick<Run, 'id' | 'queue' | 'failureRate' | 'relayLatencyMs'>): Promise<void> {
     const queue = this.#queues[run.queue as QueueName];
     const options = jobOptions(this.#policy);
     for (;;) {
@@ -83,7 +89,14 @@ export class BulkSender {
       if (last === undefined) return;
       const jobs = group.map((d) => ({
         name: 'send',
-        data: { runId: run.id, recipientId: d.recipientId, name: d.name, email: d.email, failureRate: run.failureRate },
+        data: {
+          runId: run.id,
+          recipientId: d.recipientId,
+          name: d.name,
+          email: d.email,
+          failureRate: run.failureRate,
+          relayLatencyMs: run.relayLatencyMs,
+        },
         opts: { ...options, jobId: jobId(run.id, d.recipientId) },
       }));
       const chunks = Array.from({ length: Math.ceil(jobs.length / ENQUEUE_CHUNK) }, (_, i) =>

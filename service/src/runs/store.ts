@@ -18,6 +18,7 @@ export interface Run {
   status: RunStatus;
   queue: string;
   failureRate: number;
+  relayLatencyMs: number;
   createdAt: string;
   finishedAt: string | null;
 }
@@ -78,7 +79,17 @@ const counted = (column: Outcome | 'retried') =>
 function tallied(sum: RawBuilder<unknown>, runId: RawBuilder<unknown> | number) {
   return sql<number>`(select cast(coalesce(sum(${sum}), 0) as integer) from run_tallies where run_tallies.run_id = ${runId})`;
 }
-const RUN_COLUMNS = ['id', 'total', 'enqueued', 'enqueue_cursor', 'queue', 'failure_rate', 'created_at', 'finished_at'] as const;
+const RUN_COLUMNS = [
+  'id',
+  'total',
+  'enqueued',
+  'enqueue_cursor',
+  'queue',
+  'failure_rate',
+  'relay_latency_ms',
+  'created_at',
+  'finished_at',
+] as const;
 
 function toRun(row: RunRow): Run {
   return {
@@ -91,6 +102,7 @@ function toRun(row: RunRow): Run {
     status: runStatus(row),
     queue: row.queue,
     failureRate: row.failure_rate,
+    relayLatencyMs: row.relay_latency_ms,
     createdAt: row.created_at,
     finishedAt: row.finished_at,
   };
@@ -117,7 +129,7 @@ export class RunStore {
    * Stores a run and picks its `count` distinct recipients at random, in one
    * transaction: a run exists only together with all of its deliveries.
    */
-  async create(input: { count: number; failureRate: number; queue: string }): Promise<Run> {
+  async create(input: { count: number; failureRate: number; relayLatencyMs: number; queue: string }): Promise<Run> {
     // The insert comes first on purpose: on SQLite a transaction that starts
     // by reading and then writes fails at once (SQLITE_BUSY_SNAPSHOT) if
     // another process wrote in between; one that starts by writing waits for
@@ -125,7 +137,13 @@ export class RunStore {
     return this.#db.transaction().execute(async (trx) => {
       const run = await trx
         .insertInto('runs')
-        .values({ total: input.count, queue: input.queue, failure_rate: input.failureRate, created_at: new Date().toISOString() })
+        .values({
+          total: input.count,
+          queue: input.queue,
+          failure_rate: input.failureRate,
+          relay_latency_ms: input.relayLatencyMs,
+          created_at: new Date().toISOString(),
+        })
         .returningAll()
         .executeTakeFirstOrThrow();
       const stored = await countRecipients(trx);

@@ -3,6 +3,7 @@ import { MAX_PAGE_SIZE } from '../recipients/store.ts';
 import { EMAIL } from '../mail/mailbox.ts';
 import { MAX_EMAIL_LENGTH, MAX_NAME_LENGTH } from '../recipients/validation.ts';
 import { MAX_RUN_SIZE } from '../runs/bulk-send.ts';
+import { MAX_RELAY_LATENCY_MS } from '../queue/queues.ts';
 
 // The JSON API's shapes, in one place: Fastify validates requests and
 // serializes responses with them, the handlers' types follow from them, and
@@ -74,6 +75,14 @@ export const RunRequest = Type.Object({
   failureRate: Type.Optional(
     Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Share of attempts that fail on purpose: 0.3 is 30%.' }),
   ),
+  relayLatencyMs: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: MAX_RELAY_LATENCY_MS,
+      default: 0,
+      description: 'Milliseconds each delivery waits, as on a slow SMTP relay: sending then waits on I/O and more workers send faster.',
+    }),
+  ),
 });
 
 export const Run = Type.Object({
@@ -86,6 +95,7 @@ export const Run = Type.Object({
   status: Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('completed'), Type.Literal('completed_with_failures')]),
   queue: Type.String(),
   failureRate: Type.Number(),
+  relayLatencyMs: Type.Integer(),
   createdAt: Type.String({ format: 'date-time' }),
   finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
@@ -117,6 +127,6 @@ export const FlagValues = Type.Object({
  * alone cannot know that.
  */
 export type WithDefaults<T, K extends keyof T> = T & Required<Pick<T, K>>;
-export type RunRequestValues = WithDefaults<Static<typeof RunRequest>, 'failureRate'>;
+export type RunRequestValues = WithDefaults<Static<typeof RunRequest>, 'failureRate' | 'relayLatencyMs'>;
 export type RecipientQueryValues = WithDefaults<Static<typeof RecipientQuery>, 'limit' | 'offset'>;
 export type RunsQueryValues = WithDefaults<Static<typeof RunsQuery>, 'limit'>;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { MailTransport } from '../mail/transport.ts';
 import { composeMail } from '../mail/compose.ts';
@@ -5,7 +6,7 @@ import { isValidEmail, type Mailbox } from '../mail/mailbox.ts';
 import { buildMessage } from '../mail/message.ts';
 import type { Metrics } from '../metrics.ts';
 import { isPermanentFailure } from '../queue/delivery-policy.ts';
-import type { MailJob } from '../queue/queues.ts';
+import { MAX_RELAY_LATENCY_MS, type MailJob } from '../queue/queues.ts';
 import type { RunStore } from '../runs/store.ts';
 
 export class SimulatedFailure extends Error {
@@ -30,6 +31,9 @@ export function checkMailJob(name: string, data: unknown): MailJob {
   if (typeof d.name !== 'string' || /[\u0000-\u001f\u007f]/.test(d.name)) problems.push('name must be a string without control characters');
   if (typeof d.failureRate !== 'number' || !(d.failureRate >= 0 && d.failureRate <= 1))
     problems.push('failureRate must be a number from 0 to 1');
+  const latency = d.relayLatencyMs ?? 0;
+  if (!Number.isSafeInteger(latency) || (latency as number) < 0 || (latency as number) > MAX_RELAY_LATENCY_MS)
+    problems.push(`relayLatencyMs must be a whole number from 0 to ${MAX_RELAY_LATENCY_MS}`);
   if (problems.length > 0) throw new UnrecoverableError(`malformed job payload: ${problems.join('; ')}`);
   return d as unknown as MailJob;
 }
@@ -73,6 +77,10 @@ export function createProcessor(deps: ProcessorDeps) {
     try {
       if (random() < mail.failureRate) throw new SimulatedFailure(mail.failureRate);
       const started = performance.now();
+      // A slow relay, simulated: the job waits on I/O, as against a real
+      // relay, so a worker's pace is its concurrency over the latency and
+      // more workers send faster. The wait counts in the send duration.
+      if (mail.relayLatencyMs) await sleep(mail.relayLatencyMs);
       const sentAt = new Date();
       const raw = composeMail(deps.mailFrom, { name: mail.name, address: mail.email }, buildMessage(mail, sentAt), sentAt);
       await deps.transport.sendMail({ envelope: { from: deps.mailFrom.address, to: [mail.email] }, raw });

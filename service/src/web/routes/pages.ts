@@ -9,6 +9,7 @@ import { FAILURES_SHOWN, IdParams, RUNS_SHOWN, type WithDefaults } from '../sche
 import { ImportError, type ImportResult } from '../../recipients/csv-import.ts';
 import { checkRecipient } from '../../recipients/validation.ts';
 import { checkRunRequest } from '../../runs/bulk-send.ts';
+import { MAX_RELAY_LATENCY_MS } from '../../queue/queues.ts';
 import { RunError } from '../../runs/store.ts';
 import { type Problem, problem } from '../../problems.ts';
 
@@ -18,7 +19,7 @@ const SEND_SIZES = [1000, 5000, 10000];
 interface DashboardState {
   status?: number;
   formErrors?: Partial<Record<string, Problem>>;
-  form?: { name?: string; email?: string; count?: string; failureRate?: string };
+  form?: { name?: string; email?: string; count?: string; failureRate?: string; relayLatencyMs?: string };
   importResult?: ImportResult;
   error?: Problem;
 }
@@ -56,6 +57,7 @@ export const pages: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
         pages: Math.max(1, Math.ceil(recipients.total / RECIPIENTS_PAGE)),
         q,
         sizes: SEND_SIZES,
+        maxRelayLatencyMs: MAX_RELAY_LATENCY_MS,
         problemTexts: problemTexts(request.locale),
         form: {},
         formErrors: {},
@@ -119,7 +121,11 @@ export const pages: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
       return reply.redirect(`/runs/${run.id}?notice=started&id=${run.id}`, 303);
     } catch (error) {
       if (!(error instanceof RunError)) throw error;
-      const form = { count: String(body.count ?? ''), failureRate: String(body.failureRate ?? '') };
+      const form = {
+        count: String(body.count ?? ''),
+        failureRate: String(body.failureRate ?? ''),
+        relayLatencyMs: String(body.relayLatencyMs ?? ''),
+      };
       return dashboard(request, reply, { status: error.statusCode, formErrors: { count: error.problem }, form });
     }
   });
