@@ -140,6 +140,9 @@ make_pki() {
   # One administrator identity for every component and test: this cluster
   # checks charts, not RBAC between control-plane parts.
   issue admin '/O=system:masters/CN=mail-worker-test-admin' 'extendedKeyUsage=clientAuth'
+  # The aggregation layer's client: the API server proxies metrics.k8s.io
+  # to metrics-server with it, naming the user in request headers.
+  issue front-proxy-client /CN=front-proxy-client 'extendedKeyUsage=clientAuth'
   openssl genrsa -out "$pki/service-accounts.key" 2048 2>/dev/null
   openssl rsa -in "$pki/service-accounts.key" -pubout -out "$pki/service-accounts.pub" 2>/dev/null
 }
@@ -391,7 +394,12 @@ up() {
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$pki/service-accounts.pub" --service-account-signing-key-file "$pki/service-accounts.key" \
     --service-cluster-ip-range "$SERVICE_RANGE" --authorization-mode Node,RBAC "${apiserver_network[@]}" \
-    --enable-admission-plugins PodNodeSelector,PodTolerationRestriction --allow-privileged=true --profiling=false
+    --enable-admission-plugins PodNodeSelector,PodTolerationRestriction --allow-privileged=true --profiling=false \
+    --requestheader-client-ca-file "$pki/ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
+    --proxy-client-cert-file "$pki/front-proxy-client.crt" --proxy-client-key-file "$pki/front-proxy-client.key" \
+    --enable-aggregator-routing=true
   wait_until kube-apiserver 90 api_ready
 
   start kube-controller-manager "$KUBE_CONTROLLER_MANAGER" --kubeconfig "$dir/kubeconfig" \

@@ -79,6 +79,26 @@ t.test('the validator refuses typos, wrong types and unknown kinds', async (t) =
   t.match(await validateManifest({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }), [/no schema known/]);
 });
 
+t.test("an HPA's behavior is passed through as given, and left out when empty", async (t) => {
+  const behavior = { scaleDown: { stabilizationWindowSeconds: 30 } };
+  const hpas = (set: Record<string, number>) =>
+    render(h4, { set: { 'web.autoscaling.enabled': true, 'worker.autoscaling.mode': 'hpa', ...set } }).filter(
+      (m) => m.kind === 'HorizontalPodAutoscaler',
+    ) as { spec: { behavior?: unknown } }[];
+  t.same(
+    hpas({}).map((h) => h.spec.behavior),
+    [undefined, undefined],
+  );
+  const set = {
+    'web.autoscaling.behavior.scaleDown.stabilizationWindowSeconds': 30,
+    'worker.autoscaling.behavior.scaleDown.stabilizationWindowSeconds': 30,
+  };
+  t.same(
+    hpas(set).map((h) => h.spec.behavior),
+    [behavior, behavior],
+  );
+});
+
 t.test('no replicas under an autoscaler; HPA and KEDA never both own one workload', async (t) => {
   for (const mode of ['none', 'hpa', 'keda'] as const) {
     for (const webHpa of [false, true]) {

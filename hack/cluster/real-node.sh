@@ -230,6 +230,7 @@ real_node_up() {
   start_coredns
   start_traefik
   start_monitoring
+  start_metrics_server
   wait_until kubelet 120 kubectl wait --for condition=Ready --timeout 1s "node/$REAL_NODE_NAME"
   wait_until coredns 30 node -e '
     const resolver = new (require("node:dns").promises.Resolver)();
@@ -297,6 +298,56 @@ addressType: IPv4
 ports: [{ name: web, port: $port, protocol: TCP }]
 endpoints: [{ addresses: ["$REAL_NODE_IP"], conditions: { ready: true } }]
 EOF
+}
+
+# What scripts/cluster-up.sh gives kind for the HPAs and `kubectl top`:
+# metrics-server METRICS_SERVER_VERSION, reading the real node's kubelet
+# (/metrics/resource, on the port the node reports; the simulated nodes run
+# nothing to measure) every 15 s, served as metrics.k8s.io through the API
+# server's aggregation layer. It runs on the host, on the node's address,
+# like Prometheus: the APIService names a Service whose EndpointSlice points
+# there, and the API server dials that endpoint itself
+# (--enable-aggregator-routing).
+start_metrics_server() {
+  local port
+  port="$(free_port)"
+  mkdir -p "$dir/metrics-server"
+  start metrics-server "$METRICS_SERVER" --kubeconfig "$dir/kubeconfig" \
+    --authentication-kubeconfig "$dir/kubeconfig" --authorization-kubeconfig "$dir/kubeconfig" \
+    --bind-address "$REAL_NODE_IP" --secure-port "$port" --cert-dir "$dir/metrics-server" \
+    --kubelet-preferred-address-types InternalIP --kubelet-use-node-status-port --kubelet-insecure-tls \
+    --node-selector "type=real" --metric-resolution 15s
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Service
+metadata: { name: metrics-server, namespace: kube-system }
+spec:
+  ports: [{ name: https, port: 443, targetPort: $port }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: metrics-server-host
+  namespace: kube-system
+  labels:
+    kubernetes.io/service-name: metrics-server
+    endpointslice.kubernetes.io/managed-by: harness.mail-worker.local
+addressType: IPv4
+ports: [{ name: https, port: $port, protocol: TCP }]
+endpoints: [{ addresses: ["$REAL_NODE_IP"], conditions: { ready: true } }]
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: { name: v1beta1.metrics.k8s.io }
+spec:
+  service: { name: metrics-server, namespace: kube-system, port: 443 }
+  group: metrics.k8s.io
+  version: v1beta1
+  insecureSkipTLSVerify: true
+  groupPriorityMinimum: 100
+  versionPriority: 100
+YAML
+  wait_until metrics-server 90 kubectl wait --for condition=Available --timeout 1s apiservice/v1beta1.metrics.k8s.io
 }
 
 # Removes what a real node added to the machine. Its processes are stopped

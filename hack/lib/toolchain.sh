@@ -112,8 +112,8 @@ ensure_prometheus() {
 
 # The programs of the test cluster's real node (cluster-local.sh up --real):
 # kubelet and kube-proxy from the same Kubernetes release as the control
-# plane (a second build that reuses its compiled packages), CoreDNS, and
-# Traefik.
+# plane (a second build that reuses its compiled packages), CoreDNS,
+# Traefik and metrics-server.
 ensure_real_node_binaries() {
   local k8s="$KUBERNETES_VERSION" bin="$MAIL_WORKER_CACHE/bin"
   go_wrapper_build kubernetes-node k8s.io/kubernetes "$k8s" "v0.${k8s#v1.}" "$(kubernetes_ldflags)" \
@@ -123,10 +123,14 @@ ensure_real_node_binaries() {
   # The Ingress controller scripts/cluster-up.sh gives kind, for the guides.
   go_wrapper_build traefik github.com/traefik/traefik/v3 "$TRAEFIK_VERSION" "$TRAEFIK_VERSION" \
     "-X github.com/traefik/traefik/v3/pkg/version.Version=${TRAEFIK_VERSION#v}" github.com/traefik/traefik/v3/cmd/traefik
+  # What the HPAs read, from the kubelet, as on kind (scripts/cluster-up.sh).
+  go_wrapper_build metrics-server sigs.k8s.io/metrics-server "$METRICS_SERVER_VERSION" "$METRICS_SERVER_VERSION" \
+    "-X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$METRICS_SERVER_VERSION" sigs.k8s.io/metrics-server/cmd/metrics-server
   export KUBELET="$bin/kubernetes-node-$k8s/kubelet"
   export KUBE_PROXY="$bin/kubernetes-node-$k8s/kube-proxy"
   export COREDNS="$bin/coredns-$COREDNS_VERSION/coredns"
   export TRAEFIK="$bin/traefik-$TRAEFIK_VERSION/traefik"
+  export METRICS_SERVER="$bin/metrics-server-$METRICS_SERVER_VERSION/metrics-server"
 }
 
 # The CRDs of the add-ons the chart can use, one file a line, read from their

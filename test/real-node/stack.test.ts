@@ -136,6 +136,67 @@ t.test('the Unleash guide: the chart made the flags; switched off from the comma
   t.equal(queued.sent + queued.failed, 2000, "the queues guide's run ends with every mail sent or failed, once");
 });
 
+t.test('the HPA guide: under its load the web scales out on CPU, and back in when the load stops', async (t) => {
+  await walkSteps(t, env, 'hpa', 1, 2);
+  // The timeline a learner watches with `kubectl get hpa -w`, sampled every
+  // 5 s while the guide's load runs and until the HPA is back to one pod.
+  interface Hpa {
+    status: {
+      currentReplicas?: number;
+      desiredReplicas?: number;
+      currentMetrics?: { resource?: { current?: { averageUtilization?: number } } }[];
+    };
+  }
+  const webPods = () =>
+    getJson<{ items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[] }>([
+      'pods',
+      '-n',
+      ns,
+      '-l',
+      'app.kubernetes.io/component=web',
+    ]);
+  const firstPods = new Set((await webPods()).items.map((p) => p.metadata.name));
+  const started = Date.now();
+  const timeline: string[] = [];
+  let newPodReady: number | undefined;
+  let mostReplicas = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const [hpa, pods] = await Promise.all([getJson<Hpa>(['hpa', `${release}-web`, '-n', ns]), webPods()]);
+      const seconds = Math.round((Date.now() - started) / 1000);
+      const ready = pods.items.filter((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      if (newPodReady === undefined && ready.some((p) => !firstPods.has(p.metadata.name))) newPodReady = seconds;
+      const replicas = hpa.status.currentReplicas ?? 0;
+      mostReplicas = Math.max(mostReplicas, replicas);
+      const cpu = hpa.status.currentMetrics?.[0]?.resource?.current?.averageUtilization;
+      timeline.push(`${seconds}s: cpu ${cpu ?? '?'}%, ${replicas} replicas, ${ready.length} Ready`);
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+    }
+  })();
+  t.teardown(() => {
+    sampling = false;
+    return sampler;
+  });
+
+  const output = await walkSteps(t, env, 'hpa', 3, 4);
+  const answers = [...output.matchAll(/(\d{3})×\d+/g)].map((m) => m[1]);
+  t.ok(answers.length > 0, 'load.sh printed its answers');
+  t.same(new Set(answers), new Set(['200']), 'every request of the load was answered 200');
+  t.ok(mostReplicas > 1, `the HPA scaled the web out under the load, to ${mostReplicas} pods`);
+  t.ok(newPodReady !== undefined, `a new web pod was Ready ${newPodReady} s after the load began`);
+  await waitFor(
+    'the HPA to scale the web back to 1 pod',
+    async () => ((await getJson<Hpa>(['hpa', `${release}-web`, '-n', ns])).status.currentReplicas === 1 ? true : undefined),
+    240_000,
+    describe,
+  );
+  sampling = false;
+  await sampler;
+  t.comment(`the web HPA under 50 requests a second for 90 s, then none:\n${timeline.join('\n')}`);
+  t.comment(`back to 1 pod ${Math.round((Date.now() - started) / 1000)} s after the load began`);
+});
+
 t.test('the JSON API imports recipients, and a 1,000-mail run at 30% failures counts exactly', async (t) => {
   const csv = ['name,email', ...Array.from({ length: 1000 }, (_, i) => `Recipient ${i},r${i}@example.test`)].join('\n');
   const imported = await api<{ imported: number; invalidCount: number }>('/api/recipients/import', {
