@@ -21,6 +21,9 @@ const values = parse(readFileSync(join(ROOT, 'charts/mail-worker/values.yaml'), 
 function hasValue(path: string): boolean {
   let node: unknown = values;
   for (const key of path.split('.')) {
+    // An empty map in values.yaml (web.autoscaling.behavior, podAnnotations)
+    // is free-form: any key beneath it is the user's to set.
+    if (typeof node === 'object' && node !== null && !Array.isArray(node) && Object.keys(node).length === 0) return true;
     if (typeof node !== 'object' || node === null || !(key in node)) return false;
     node = (node as Record<string, unknown>)[key];
   }
