@@ -42,10 +42,10 @@ kubectl cluster-info >/dev/null 2>&1 || die "no cluster answers: run scripts/clu
 
 # Argo CD, Argo Rollouts and KEDA from their releases' own manifests, at the
 # versions in lib/versions.sh: the ones the test suite builds and runs.
-# The suite's test cluster runs Argo CD and Argo Rollouts itself, built from
-# the same releases (hack/cluster-local.sh): check them instead.
+# The suite's test cluster runs Argo CD, Argo Rollouts and (with its real
+# node) KEDA itself, built from the same releases (hack/cluster-local.sh):
+# check them instead.
 if on_test_cluster; then
-  [[ "$skip" == *" keda "* ]] || die "the test cluster runs no KEDA operator: use --skip keda"
   [[ "$uninstall" == false ]] || { log "nothing to remove: the test cluster runs its add-ons itself"; exit 0; }
   if [[ "$skip" != *" argocd "* ]]; then
     kubectl -n argocd get configmap argocd-cm >/dev/null || die "the test cluster's Argo CD has no argocd-cm"
@@ -55,6 +55,11 @@ if on_test_cluster; then
     kubectl get crd rollouts.argoproj.io >/dev/null || die "the test cluster has no Rollout CRD"
     kubectl argo rollouts version >/dev/null || die "the kubectl plugin is missing from the test cluster's PATH"
     log "Argo Rollouts $ARGO_ROLLOUTS_VERSION: run by the test cluster (without the Gateway API plugin)"
+  fi
+  if [[ "$skip" != *" keda "* ]]; then
+    kubectl -n keda rollout status deployment/keda-operator --timeout=2m >/dev/null ||
+      die "the test cluster has no KEDA operator: it runs one only with a real node (hack/cluster-local.sh up --real)"
+    log "KEDA $KEDA_VERSION: run by the test cluster"
   fi
   if [[ "$monitoring" == true ]]; then
     kubectl -n monitoring get service prometheus-operated >/dev/null ||

@@ -10,7 +10,7 @@
 # shellcheck disable=SC2154 # dir is cluster-local.sh's
 
 # Each is one build and one tar.
-CLUSTER_IMAGES=(pause redis postgresql mailpit unleash app)
+CLUSTER_IMAGES=(pause redis postgresql mailpit unleash keda app)
 IMAGE_CACHE="$MAIL_WORKER_CACHE/images"
 
 # The files an image is made from, relative to the repository.
@@ -89,6 +89,12 @@ build_cluster_image() {
       ensure_base_image
       cp "$MAIL_WORKER_ROOT/test/images/mailpit/Dockerfile" "$MAILPIT_BIN" "$context/"
       ;;
+    keda)
+      ensure_base_image
+      cp "$MAIL_WORKER_ROOT/test/images/keda/Dockerfile" "$context/"
+      cp "$KEDA_OPERATOR" "$context/keda"
+      cp "$KEDA_ADAPTER" "$context/keda-adapter"
+      ;;
     unleash)
       ensure_base_image
       cp -r "$MAIL_WORKER_ROOT/test/images/unleash/." "$context/"
@@ -110,8 +116,10 @@ build_cluster_image() {
 }
 
 # "STAND_IN REFERENCE" for each image the chart runs by default beside the
-# service, its reference as containerd names it (docker.io/library/redis:…).
-chart_default_images() {
+# service and each image of KEDA's manifest, its reference as containerd
+# names it (docker.io/library/redis:…).
+upstream_images() {
+  printf 'keda ghcr.io/kedacore/%s:%s\n' keda "${KEDA_VERSION#v}" keda-metrics-apiserver "${KEDA_VERSION#v}"
   # shellcheck disable=SC2016 # JavaScript, with its own ${}
   node --input-type=module -e '
     import { readFileSync } from "node:fs";
@@ -132,14 +140,14 @@ import_cluster_images() {
     ctr_k8s images import "$IMAGE_CACHE/$name-$(image_key "$name").tar" >/dev/null ||
       die "importing $(real_node_image "$name") into containerd failed"
   done
-  # The stand-ins also answer to the chart's default images, so a learner's
-  # own commands (scripts/deploy.sh --env dev) run here unchanged, as on kind
-  # after docker pulls.
+  # The stand-ins also answer to the chart's default images and KEDA's, so a
+  # learner's own commands (scripts/deploy.sh --env dev) and KEDA's manifest
+  # run here unchanged, as on kind after docker pulls.
   local stand_in upstream
   while read -r stand_in upstream; do
     ctr_k8s images tag --force "docker.io/$(real_node_image "$stand_in")" "$upstream" >/dev/null ||
       die "tagging $(real_node_image "$stand_in") as $upstream failed"
-  done < <(chart_default_images)
+  done < <(upstream_images)
   # What the tests select with values (test/helpers/real-node.ts).
   local separator=''
   {

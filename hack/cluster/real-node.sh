@@ -231,12 +231,18 @@ real_node_up() {
   start_traefik
   start_monitoring
   start_metrics_server
+  start_keda
   wait_until kubelet 120 kubectl wait --for condition=Ready --timeout 1s "node/$REAL_NODE_NAME"
   wait_until coredns 30 node -e '
     const resolver = new (require("node:dns").promises.Resolver)();
     resolver.setServers([process.argv[1]]);
     resolver.resolve4("kubernetes.default.svc.cluster.local").then((a) => process.exit(a.length ? 0 : 1), () => process.exit(1));
   ' "$REAL_NODE_IP"
+  { kubectl -n keda wait --for condition=Available deployment --all --timeout 180s &&
+    kubectl wait --for condition=Available apiservice/v1beta1.external.metrics.k8s.io --timeout 60s; } >/dev/null || {
+    kubectl -n keda get pods -o wide >&2
+    die "KEDA is not ready (kubectl -n keda describe pods; kubectl -n keda logs deployment/keda-operator)"
+  }
 }
 
 # What scripts/cluster-up.sh gives kind: Traefik as the Ingress class
@@ -348,6 +354,43 @@ spec:
   versionPriority: 100
 YAML
   wait_until metrics-server 90 kubectl wait --for condition=Available --timeout 1s apiservice/v1beta1.metrics.k8s.io
+}
+
+# What scripts/install-addons.sh gives kind for the KEDA guide: KEDA
+# KEDA_VERSION from its own manifest, built the way KEDA's release builds it
+# (kustomize over the module's config/), in pods on the real node. Two
+# changes: the images are the stand-ins import_cluster_images tagged with
+# KEDA's names, so they are never pulled (imagePullPolicy IfNotPresent,
+# where KEDA says Always), and the namespace sends its pods to the real node.
+# The core manifest (config/minimal): the operator, whose HPAs move the
+# workers, and the metrics API server they read, without the admission
+# webhooks. Waited for in real_node_up, as pods start after the node is Ready.
+start_keda() {
+  local config
+  mkdir -p "$dir/keda"
+  # kustomize takes a relative path only.
+  config="$(realpath --relative-to "$dir/keda" "$(go_module_dir "github.com/kedacore/keda/v2@$KEDA_VERSION")/config/minimal")"
+  cat >"$dir/keda/kustomization.yaml" <<YAML
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [$config]
+images:
+  - { name: ghcr.io/kedacore/keda, newTag: "${KEDA_VERSION#v}" }
+  - { name: ghcr.io/kedacore/keda-metrics-apiserver, newTag: "${KEDA_VERSION#v}" }
+patches:
+  - target: { kind: Deployment, namespace: keda }
+    patch: |-
+      - { op: replace, path: /spec/template/spec/containers/0/imagePullPolicy, value: IfNotPresent }
+  - target: { kind: Namespace, name: keda }
+    patch: |-
+      - op: add
+        path: /metadata/annotations
+        value:
+          scheduler.alpha.kubernetes.io/node-selector: type=real
+          scheduler.alpha.kubernetes.io/defaultTolerations: '[{"key":"$REAL_NODE_TAINT","operator":"Exists","effect":"NoSchedule"}]'
+YAML
+  kubectl kustomize "$dir/keda" | kubectl apply --server-side --force-conflicts -f - >/dev/null ||
+    die "applying KEDA $KEDA_VERSION's manifest failed"
 }
 
 # Removes what a real node added to the machine. Its processes are stopped

@@ -113,7 +113,7 @@ ensure_prometheus() {
 # The programs of the test cluster's real node (cluster-local.sh up --real):
 # kubelet and kube-proxy from the same Kubernetes release as the control
 # plane (a second build that reuses its compiled packages), CoreDNS,
-# Traefik and metrics-server.
+# Traefik, metrics-server and KEDA.
 ensure_real_node_binaries() {
   local k8s="$KUBERNETES_VERSION" bin="$MAIL_WORKER_CACHE/bin"
   go_wrapper_build kubernetes-node k8s.io/kubernetes "$k8s" "v0.${k8s#v1.}" "$(kubernetes_ldflags)" \
@@ -126,11 +126,18 @@ ensure_real_node_binaries() {
   # What the HPAs read, from the kubelet, as on kind (scripts/cluster-up.sh).
   go_wrapper_build metrics-server sigs.k8s.io/metrics-server "$METRICS_SERVER_VERSION" "$METRICS_SERVER_VERSION" \
     "-X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$METRICS_SERVER_VERSION" sigs.k8s.io/metrics-server/cmd/metrics-server
+  # KEDA's operator and its metrics API server, run in pods from KEDA's own
+  # manifest (hack/cluster/images.sh makes their image). Every scaler is
+  # compiled in, cloud SDKs included: the largest build here after Kubernetes.
+  go_wrapper_build keda github.com/kedacore/keda/v2 "$KEDA_VERSION" "$KEDA_VERSION" \
+    "-X github.com/kedacore/keda/v2/version.Version=${KEDA_VERSION#v}" \
+    github.com/kedacore/keda/v2/cmd/operator github.com/kedacore/keda/v2/cmd/adapter
   export KUBELET="$bin/kubernetes-node-$k8s/kubelet"
   export KUBE_PROXY="$bin/kubernetes-node-$k8s/kube-proxy"
   export COREDNS="$bin/coredns-$COREDNS_VERSION/coredns"
   export TRAEFIK="$bin/traefik-$TRAEFIK_VERSION/traefik"
   export METRICS_SERVER="$bin/metrics-server-$METRICS_SERVER_VERSION/metrics-server"
+  export KEDA_OPERATOR="$bin/keda-$KEDA_VERSION/operator" KEDA_ADAPTER="$bin/keda-$KEDA_VERSION/adapter"
 }
 
 # The CRDs of the add-ons the chart can use, one file a line, read from their

@@ -13,7 +13,7 @@ import { cluster, getJson, kubectl } from './cluster.ts';
 const TAINT = 'mail-worker.local/real-node';
 
 /** The images the real node has, by name (test/images/NAME, and app: the service). */
-export type ImageName = 'pause' | 'redis' | 'postgresql' | 'mailpit' | 'unleash' | 'app';
+export type ImageName = 'pause' | 'redis' | 'postgresql' | 'mailpit' | 'unleash' | 'keda' | 'app';
 
 export function realImages(): Record<ImageName, { repository: string; tag: string }> {
   const file = join(cluster().dir, 'images.json');
