@@ -97,6 +97,17 @@ t.test("an HPA's behavior is passed through as given, and left out when empty", 
     hpas(set).map((h) => h.spec.behavior),
     [behavior, behavior],
   );
+  // In mode keda, KEDA makes the worker's HPA from the ScaledObject.
+  const scaledObject = (set: Record<string, number>) =>
+    find(render(h4, { set: { 'worker.autoscaling.mode': 'keda', ...set } }), 'ScaledObject', '-worker') as {
+      spec: { advanced?: { horizontalPodAutoscalerConfig: { behavior: unknown } } };
+    };
+  t.notOk(scaledObject({}).spec.advanced, 'KEDA: no advanced settings when behavior is empty');
+  t.same(
+    scaledObject({ 'worker.autoscaling.behavior.scaleDown.stabilizationWindowSeconds': 30 }).spec.advanced,
+    { horizontalPodAutoscalerConfig: { behavior } },
+    'KEDA: the behavior of the HPA KEDA makes',
+  );
 });
 
 t.test('no replicas under an autoscaler; HPA and KEDA never both own one workload', async (t) => {
