@@ -113,6 +113,7 @@ if ((stored < count)); then
 fi
 
 for ((run = 1; run <= repeat; run++)); do
+  started=$SECONDS
   answer="$(api -X POST -H 'content-type: application/json' -d "{\"count\":$count,\"failureRate\":$rate,\"relayLatencyMs\":$latency}" "$url/api/runs")" ||
     die "the run was refused: $answer"
   id="$(field id <<<"$answer")"
@@ -123,12 +124,13 @@ for ((run = 1; run <= repeat; run++)); do
       sent="$(field sent <<<"$state")"
       failed="$(field failed <<<"$state")"
       status="$(field status <<<"$state")"
-      printf '\r  #%s %s: sent %s, failed %s of %s ' "$id" "$status" "$sent" "$failed" "$count" >&2
+      printf '\r  #%s %s: sent %s, failed %s of %s, %ss ' "$id" "$status" "$sent" "$failed" "$count" "$((SECONDS - started))" >&2
       [[ "$status" == completed* ]] && break
       sleep 1
     done
     printf '\n' >&2
-    echo "run #$id $status: sent $sent, failed $failed"
+    # From the request to the run's end, whole seconds (as often as it is polled).
+    echo "run #$id $status: sent $sent, failed $failed in $((SECONDS - started)) s"
   fi
   if ((run < repeat)); then sleep "$interval"; fi
 done

@@ -35,7 +35,7 @@ t.test('scripts/load.sh drives runs through the JSON API', async (t) => {
   const result = await run(['--url', stack.url, '--count', '200', '--failure-rate', '0.5', '--relay-latency', '20', '--repeat', '2']);
   t.equal(result.status, 0, result.stderr);
   t.match(result.stderr, /importing 200 recipients \(have 0, need 200\)/);
-  const finished = [...result.stdout.matchAll(/^run #(\d+) (completed\S*): sent (\d+), failed (\d+)$/gm)];
+  const finished = [...result.stdout.matchAll(/^run #(\d+) (completed\S*): sent (\d+), failed (\d+) in \d+ s$/gm)];
   t.equal(finished.length, 2, 'both runs were followed to their end');
   for (const [, id, , sent, failed] of finished) {
     t.equal(Number(sent) + Number(failed), 200, `run #${id}: sent + failed == 200`);

@@ -33,6 +33,18 @@ export interface Walk {
   output: string;
 }
 
+/**
+ * A terminal's text as it shows: a line rewritten in place with \r (load.sh's
+ * progress) shows its last version. (A raw \r in a TAP comment also breaks
+ * the TAP stream.)
+ */
+function asShown(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.replace(/\r+$/, '').split('\r').at(-1))
+    .join('\n');
+}
+
 /** Runs scripts/scenario.sh GUIDE --yes ARGS (e.g. --from 2 --to 3) and returns its terminal. */
 export function walk(env: NodeJS.ProcessEnv, guide: string, args: string[]): Promise<Walk> {
   return new Promise((resolve) => {
@@ -44,7 +56,7 @@ export function walk(env: NodeJS.ProcessEnv, guide: string, args: string[]): Pro
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('close', (status) => resolve({ status, output }));
+    child.on('close', (status) => resolve({ status, output: asShown(output) }));
   });
 }
 
