@@ -1,9 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { Queue } from 'bullmq';
-import { spawnService } from './helpers/process.ts';
+import { Queue, Worker } from 'bullmq';
+import { MAIN, spawnService } from './helpers/process.ts';
 import { startRedis } from './helpers/servers.ts';
 import { waitFor } from './helpers/ports.ts';
 import { freePort } from './helpers/ports.ts';
@@ -127,6 +128,37 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
     const facts = await page.locator('dl.facts').textContent();
     t.match(facts, /Simulated failure rate \(0 to 1\)\s*0\b/);
     t.match(facts, /Simulated relay latency per mail \(ms\)\s*40\b/);
+  });
+
+  await t.test('with no worker running, the run page says the mails wait, and stops saying it when one connects', async (t) => {
+    // A web pod with no worker anywhere, as under KEDA at minReplicas 0.
+    const idle = await startRedis();
+    t.teardown(() => idle.stop());
+    const env = {
+      REDIS_URL: idle.url,
+      DATABASE_URL: `file:${join(data, 'web-only.sqlite')}`,
+      FLAGS_FILE: flagsFile,
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(await freePort()),
+    };
+    execFileSync(process.execPath, [MAIN, 'migrate'], { env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
+    const web = await spawnService(t, 'web', env);
+    const post = (path: string, body: unknown) =>
+      fetch(`${web.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    t.equal((await post('/api/recipients', { name: 'Waiting', email: 'waiting@example.test' })).status, 201);
+    const { id } = (await (await post('/api/runs', { count: 1 })).json()) as { id: number };
+    await page.goto(`${web.url}/runs/${id}`);
+    const note = page.locator('[data-field="no-workers"]');
+    await note.waitFor({ state: 'visible' });
+    t.match(await note.textContent(), /No worker is running/, 'the page says no worker runs');
+    // A worker connects (taking nothing: autorun off), as KEDA's first pod would.
+    const worker = new Worker('mail-default', null, { connection: idle.client(), prefix: QUEUE_PREFIX, autorun: false });
+    await worker.waitUntilReady();
+    await note.waitFor({ state: 'hidden' });
+    t.pass('app.js hid the note once the worker was counted, without a reload');
+    await worker.close();
+    await note.waitFor({ state: 'visible' });
+    t.pass('and showed it again when the worker left');
   });
 
   await t.test('retry a failed job in bull-board; the run is not counted twice', async (t) => {

@@ -16,6 +16,8 @@ function setProgress(el, run, t) {
     retried: run.retried,
   };
   for (const [name, value] of Object.entries(fields)) el.querySelector(`[data-field="${name}"]`).textContent = String(value);
+  const noWorkers = el.querySelector('[data-field="no-workers"]');
+  if (noWorkers) noWorkers.hidden = !(run.workers === 0 && !run.status.startsWith('completed'));
   if (el.dataset.status !== run.status) {
     el.dataset.status = run.status;
     el.querySelector('[data-field="status"]').textContent = t[run.status] ?? run.status;

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { Worker } from 'bullmq';
 import t from 'tap';
 import { jobId, QUEUE_PREFIX } from '../src/queue/queues.ts';
 import { RunStore } from '../src/runs/store.ts';
@@ -72,6 +73,7 @@ t.test('runs API (web mode: jobs wait in the queue)', async (t) => {
       failureRate: 0.3,
       relayLatencyMs: 20,
       failures: [],
+      workers: 0,
     });
 
     const resumed = await app.inject({ method: 'POST', url: `/api/runs/${id}/resume` });
@@ -99,6 +101,23 @@ t.test('runs API (web mode: jobs wait in the queue)', async (t) => {
     // The HTML page offers no resume once complete, and does before.
     const page = await app.inject({ method: 'GET', url: `/runs/${id}` });
     t.notMatch(page.body, /action="\/runs\/\d+\/resume"/);
+  });
+
+  await t.test('a run says how many workers listen on its queue: none in web mode, and its page says the mails wait', async (t) => {
+    const { id } = (await startRun({ count: 5 })).json();
+    t.match((await app.inject({ method: 'GET', url: `/api/runs/${id}` })).json(), { status: 'queued', workers: 0 });
+    const page = await app.inject({ method: 'GET', url: `/runs/${id}` });
+    t.match(page.body, /<p class="banner warning" data-field="no-workers">No worker is running/, 'the page says no worker runs');
+    // A worker that connects and takes nothing (autorun off): BullMQ names its connection.
+    const worker = new Worker('mail-default', null, { connection: redis.client(), prefix: QUEUE_PREFIX, autorun: false });
+    t.teardown(() => worker.close());
+    await worker.waitUntilReady();
+    t.match((await app.inject({ method: 'GET', url: `/api/runs/${id}` })).json(), { workers: 1 }, 'one worker, once it connects');
+    t.match(
+      (await app.inject({ method: 'GET', url: `/runs/${id}` })).body,
+      /<p class="banner warning" data-field="no-workers" hidden>/,
+      'and the page keeps the note hidden (app.js shows it again when the count falls to 0)',
+    );
   });
 
   await t.test('unknown and malformed run ids', async (t) => {

@@ -63,6 +63,20 @@ export function openQueues(connection: Redis): Queues {
   return { 'mail-default': open('mail-default'), 'mail-priority': open('mail-priority') };
 }
 
+/**
+ * How many workers listen on QUEUE now: BullMQ names each worker's Redis
+ * connection, and CLIENT LIST counts them. Null where Redis does not say
+ * (a provider that refuses CLIENT LIST, or Redis out of reach): the run's
+ * own figures live in the database and must not wait on this.
+ */
+export async function listeningWorkers(queue: Queue): Promise<number | null> {
+  try {
+    return await queue.getWorkersCount();
+  } catch {
+    return null;
+  }
+}
+
 export async function closeQueues(queues: Queues): Promise<void> {
   await Promise.all(Object.values(queues).map((q) => q.close()));
 }

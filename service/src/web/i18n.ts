@@ -62,6 +62,7 @@ const en = {
   'status.sending': 'sending',
   'status.completed': 'completed',
   'status.completed_with_failures': 'completed with failures',
+  noWorkers: 'No worker is running: the mails wait in the queue until one starts (from zero, KEDA starts one within its polling interval).',
   links: 'Tools',
   queuesLink: 'Queues (bull-board)',
   apiLink: 'API',
@@ -163,6 +164,8 @@ const ja: Record<Key, string> = {
   'status.sending': '送信中',
   'status.completed': '完了',
   'status.completed_with_failures': '完了（失敗あり）',
+  noWorkers:
+    'ワーカーが動いていません。ワーカーが起動するまでメールはキューで待ちます（ゼロからは KEDA がポーリング間隔のうちに起動します）。',
   links: 'ツール',
   queuesLink: 'キュー（bull-board）',
   apiLink: 'API',

@@ -109,7 +109,14 @@ export const Failure = Type.Object({
   finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
 
-export const RunDetail = Type.Object({ ...Run.properties, failures: Type.Array(Failure) });
+export const RunDetail = Type.Object({
+  ...Run.properties,
+  failures: Type.Array(Failure),
+  workers: Type.Union([Type.Integer(), Type.Null()], {
+    description:
+      "Workers listening on the run's queue now; 0 while none runs (with KEDA at minReplicas 0, until it starts one), null where Redis does not say.",
+  }),
+});
 
 export const RunsQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: RUNS_SHOWN })) });
 

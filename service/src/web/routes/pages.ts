@@ -5,7 +5,8 @@ import type { WebDeps } from '../app.ts';
 import { isLocale, problemTexts } from '../i18n.ts';
 import { csvUpload, runImport } from '../imports.ts';
 import { renderPage } from '../render.ts';
-import { FAILURES_SHOWN, IdParams, RUNS_SHOWN, type WithDefaults } from '../schemas.ts';
+import { IdParams, RUNS_SHOWN, type WithDefaults } from '../schemas.ts';
+import { runDetail } from './runs-api.ts';
 import { ImportError, type ImportResult } from '../../recipients/csv-import.ts';
 import { checkRecipient } from '../../recipients/validation.ts';
 import { checkRunRequest } from '../../runs/bulk-send.ts';
@@ -134,7 +135,7 @@ export const pages: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
     const { id } = request.params;
     const run = await deps.runs.get(id);
     if (run === undefined) return renderPage(deps, request, reply, 'error', { message: request.t('notFound') }, 404);
-    return renderPage(deps, request, reply, 'run', { run, failures: await deps.runs.failures(id, FAILURES_SHOWN) });
+    return renderPage(deps, request, reply, 'run', { run: await runDetail(deps, run) });
   });
 
   app.post('/runs/:id/resume', withId, async (request, reply) => {

@@ -16,6 +16,17 @@ import {
   type RunsQueryValues,
 } from '../schemas.ts';
 import { validationErrors } from '../validation.ts';
+import { listeningWorkers, type QueueName } from '../../queue/queues.ts';
+import type { Run as StoredRun } from '../../runs/store.ts';
+
+/** A run with what its page and GET /api/runs/:id show beside its figures: its first failures and the workers on its queue. */
+export async function runDetail(deps: WebDeps, run: StoredRun) {
+  const [failures, workers] = await Promise.all([
+    deps.runs.failures(run.id, FAILURES_SHOWN),
+    listeningWorkers(deps.queues[run.queue as QueueName]),
+  ]);
+  return { ...run, failures, workers };
+}
 
 export const runsApi: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
   const tags = ['runs'];
@@ -68,8 +79,7 @@ export const runsApi: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => 
       },
     },
     async (request) => {
-      const run = await findRun(request.params.id);
-      return { ...run, failures: await deps.runs.failures(run.id, FAILURES_SHOWN) };
+      return runDetail(deps, await findRun(request.params.id));
     },
   );
 
