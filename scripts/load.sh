@@ -8,11 +8,13 @@ set -euo pipefail
 usage() {
   cat <<'USAGE'
 usage: scripts/load.sh [--url URL] [--count N] [--failure-rate R] [--relay-latency MS]
-                       [--repeat K] [--interval S] [--no-wait]
+                       [--repeat K] [--interval S] [--no-wait] [--ready-timeout S]
        scripts/load.sh [--url URL] --requests-per-second N [--duration S] [--path PATH]
 
   --url URL           the web (default: http://localhost:$PORT, the port scripts/dev.sh
                       listens on, 3000 unless set)
+  --ready-timeout S   seconds to wait for URL/readyz first, for a stack still
+                      starting (default: 60)
   --count N           mails per run (default: 1000); recipients are imported when fewer exist
   --failure-rate R    simulated failure rate from 0 to 1 (default: 0)
   --relay-latency MS  milliseconds each mail waits, as on a slow SMTP relay, from 0
@@ -42,6 +44,7 @@ wait=true
 per_second=""
 duration=0
 path=/api/runs
+ready_timeout=60
 while (($# > 0)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
@@ -55,6 +58,7 @@ while (($# > 0)); do
     --requests-per-second) per_second="${2:?--requests-per-second needs a value}"; shift 2 ;;
     --duration) duration="${2:?--duration needs a value}"; shift 2 ;;
     --path) path="${2:?--path needs a value}"; shift 2 ;;
+    --ready-timeout) ready_timeout="${2:?--ready-timeout needs a value}"; shift 2 ;;
     *) usage >&2; exit 2 ;;
   esac
 done
@@ -73,6 +77,7 @@ fi
 [[ -z "$per_second" || "$per_second" =~ ^[1-9][0-9]*$ ]] || die "--requests-per-second must be a whole number above 0, not $per_second"
 [[ "$duration" =~ ^[0-9]+$ ]] || die "--duration must be whole seconds, not $duration"
 [[ "$path" == /* ]] || die "--path must start with /, not $path"
+[[ "$ready_timeout" =~ ^[0-9]+$ ]] || die "--ready-timeout must be whole seconds, not $ready_timeout"
 
 api() { curl -sS --fail-with-body --max-time 60 -H 'accept: application/json' "$@"; }
 field() { sed -nE "s/.*\"$1\":(\"[^\"]*\"|[^,}]*).*/\1/p" | tr -d '"' | head -1; }
@@ -81,7 +86,7 @@ field() { sed -nE "s/.*\"$1\":(\"[^\"]*\"|[^,}]*).*/\1/p" | tr -d '"' | head -1;
 # still be starting: give it a minute.
 for ((i = 0; ; i++)); do
   api "$url/readyz" >/dev/null 2>&1 && break
-  ((i < 60)) || die "$url does not answer /readyz: is the stack running (scripts/dev.sh, or the Ingress)?"
+  ((i < ready_timeout)) || die "$url does not answer /readyz: is the stack running (scripts/dev.sh, or the Ingress)?"
   ((i > 0)) || log "waiting for $url/readyz"
   sleep 1
 done

@@ -50,9 +50,13 @@ t.test('scripts/load.sh drives runs through the JSON API', async (t) => {
   const slow = await run(['--url', stack.url, '--relay-latency', '99999']);
   t.equal(slow.status, 1);
   t.match(slow.stderr, /--relay-latency must be whole milliseconds from 0 to 5000, not 99999/);
-  const nobody = await run(['--url', 'http://127.0.0.1:9']);
+  // Nothing listens on port 9: after --ready-timeout (a minute by default), it says so.
+  const nobody = await run(['--url', 'http://127.0.0.1:9', '--ready-timeout', '2']);
   t.equal(nobody.status, 1);
   t.match(nobody.stderr, /does not answer \/readyz: is the stack running/);
+  const impatient = await run(['--ready-timeout', 'soon']);
+  t.equal(impatient.status, 1);
+  t.match(impatient.stderr, /--ready-timeout must be whole seconds, not soon/);
 });
 
 // The analysis guide's traffic: a steady rate that a version answering 500s
