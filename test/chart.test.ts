@@ -407,12 +407,58 @@ t.test('KEDA reads an external Redis with its credentials, database and TLS', as
   t.notOk(inChart.spec.triggers[0]?.authenticationRef, 'the in-chart Redis needs no credentials');
 });
 
-t.test("a one-replica worker's disruption budget never blocks a node drain", async (t) => {
-  const ms = render(h4, { valuesFiles: [`${ROOT}environments/prod/values.yaml`] });
-  const budget = (component: string) => find(ms, 'PodDisruptionBudget', `-${component}`) as { spec: Record<string, unknown> };
-  t.same(budget('worker').spec.maxUnavailable, 1, 'the worker allows one pod down');
-  t.notOk('minAvailable' in budget('worker').spec);
-  t.equal(budget('web').spec.minAvailable, 1, 'the web keeps one pod');
+t.test(
+  'no disruption budget blocks a node drain: the worker allows one pod down, the web has one only where it has pods to spare',
+  async (t) => {
+    const ms = render(h4, { valuesFiles: [`${ROOT}environments/prod/values.yaml`] });
+    const budget = (component: string) => find(ms, 'PodDisruptionBudget', `-${component}`) as { spec: Record<string, unknown> };
+    t.same(budget('worker').spec.maxUnavailable, 1, 'the worker allows one pod down');
+    t.notOk('minAvailable' in budget('worker').spec);
+    t.equal(budget('web').spec.minAvailable, 1, 'prod: the web keeps one of its two pods');
+
+    const webBudget = (set: Record<string, string | number | boolean>) =>
+      render(h4, { set: { 'podDisruptionBudget.enabled': true, ...set } }).some(
+        (m) => m.kind === 'PodDisruptionBudget' && String(m.metadata?.name).endsWith('-web'),
+      );
+    const cases: [Record<string, string | number | boolean>, boolean][] = [
+      [{ 'web.replicas': 1 }, false],
+      [{ 'web.replicas': 2 }, true],
+      [{ 'web.replicas': 2, 'podDisruptionBudget.minAvailable': 2 }, false],
+      [{ 'web.autoscaling.enabled': true, 'web.autoscaling.minReplicas': 1, 'web.replicas': 5 }, false],
+      [{ 'web.autoscaling.enabled': true, 'web.autoscaling.minReplicas': 3, 'podDisruptionBudget.minAvailable': '50%' }, true],
+      [{ 'web.replicas': 3, 'podDisruptionBudget.minAvailable': '67%' }, false],
+      [{ 'web.replicas': 3, 'podDisruptionBudget.minAvailable': '100%' }, false],
+    ];
+    for (const [set, rendered] of cases)
+      t.equal(webBudget(set), rendered, `${JSON.stringify(set)}: web budget ${rendered ? 'rendered' : 'left out'}`);
+    t.ok(
+      render(h4, { valuesFiles: [`${ROOT}environments/dev/values.yaml`], set: { 'podDisruptionBudget.enabled': true } }).some(
+        (m) => m.kind === 'PodDisruptionBudget' && String(m.metadata?.name).endsWith('-worker'),
+      ),
+      "dev with budgets on: the worker's is there",
+    );
+  },
+);
+
+t.test("a database's liveness is not its readiness: only a server gone for a minute is restarted", async (t) => {
+  const ms = render(h4, { set: { 'unleash.enabled': true } });
+  const sets = ms.filter((m) => m.kind === 'StatefulSet');
+  t.same(sets.map((m) => m.metadata?.name).sort(), [
+    'demo-mail-worker-postgresql',
+    'demo-mail-worker-redis',
+    'demo-mail-worker-unleash-db',
+  ]);
+  for (const set of sets) {
+    const container = podSpec(set)!.containers[0] as unknown as {
+      livenessProbe: Record<string, unknown>;
+      readinessProbe: Record<string, unknown>;
+    };
+    const { livenessProbe: live, readinessProbe: ready } = container;
+    t.notSame(live, ready, `${set.metadata?.name}: its own liveness probe`);
+    t.ok('tcpSocket' in live, `${set.metadata?.name}: liveness asks only for an accepted connection`);
+    const window = Number(live.periodSeconds) * Number(live.failureThreshold);
+    t.ok(window >= 60, `${set.metadata?.name}: restarted after ${window} s without one, not sooner`);
+  }
 });
 
 t.test('Argo CD sync waves: everything a pod reads comes in an earlier wave than the pod', async (t) => {

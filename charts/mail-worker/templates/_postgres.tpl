@@ -74,10 +74,15 @@ spec:
             exec: { command: [pg_isready, -U, {{ .username | quote }}, -d, {{ .database | quote }}, -h, 127.0.0.1] }
             periodSeconds: 2
             failureThreshold: 60
+          # Readiness (pg_isready) takes a slow or busy server out of the
+          # endpoints at once; liveness restarts it only when it has not
+          # accepted a connection for a minute, so a slow moment (a
+          # checkpoint, a vacuum) never costs a restart and its recovery.
           livenessProbe:
-            exec: { command: [pg_isready, -U, {{ .username | quote }}, -d, {{ .database | quote }}, -h, 127.0.0.1] }
+            tcpSocket: { port: postgresql }
             periodSeconds: 10
             timeoutSeconds: 5
+            failureThreshold: 6
           readinessProbe:
             exec: { command: [pg_isready, -U, {{ .username | quote }}, -d, {{ .database | quote }}, -h, 127.0.0.1] }
             periodSeconds: 5
