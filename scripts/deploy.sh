@@ -57,11 +57,14 @@ need kubectl "install kubectl: https://kubernetes.io/docs/tasks/tools/"
 # promotion); Degraded (an aborted or failing release) is an error. Matching
 # generations are not enough: the controller also bumps observedGeneration
 # when it only patches a condition, with the phase of the old pods. So when
-# the pod template changed, wait for the controller to name a new pod hash.
+# the pod template changed, wait for the controller to name a new pod hash,
+# unless it keeps naming the old one for 10 seconds: then the change left
+# the pods as they are (a template written back as the running one, as
+# `deploy.sh --rollback` after `kubectl argo rollouts undo` does).
 rollout_field() { kubectl -n "$1" get rollout "$2" -o "jsonpath={$3}" 2>/dev/null || true; }
 
 wait_for_rollout() {
-  local ns="$1" name="$2" template_before="$3" hash_before="$4" state last="" deadline=$((SECONDS + 600))
+  local ns="$1" name="$2" template_before="$3" hash_before="$4" state last="" deadline=$((SECONDS + 600)) same_since=""
   [[ -n "$(rollout_field "$ns" "$name" .metadata.name)" ]] || return 0
   [[ "$(rollout_field "$ns" "$name" .spec.template)" != "$template_before" ]] || hash_before=""
   while :; do
@@ -69,6 +72,13 @@ wait_for_rollout() {
     read -r generations hash phase _ <<<"$state"
     [[ "$state" != "$last" ]] && log "Rollout $name: ${state#* * }"
     last="$state"
+    if [[ -n "$hash_before" && "${generations%/*}" == "${generations#*/}" && "$hash" == "$hash_before" ]]; then
+      same_since="${same_since:-$SECONDS}"
+      if ((SECONDS - same_since >= 10)); then
+        log "Rollout $name: the pods already run this template"
+        hash_before=""
+      fi
+    fi
     if [[ "${generations%/*}" == "${generations#*/}" && "$hash" != "$hash_before" ]]; then
       case "$phase" in
         Healthy | Paused) return 0 ;;

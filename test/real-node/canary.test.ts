@@ -6,7 +6,8 @@ import { HASH, healthy, rollout, untilRollout } from '../helpers/rollouts.ts';
 // docs/guides/canary.md, walked as a learner types it (scripts/scenario.sh
 // --yes on the real node): the dev environment with the web as a five-pod
 // canary Rollout behind Traefik, v2 released with deploy.sh, the split
-// drawn by scripts/versions.sh through the Ingress, an abort and an undo.
+// drawn by scripts/versions.sh through the Ingress, an abort, an undo, and
+// v2 released again in full.
 // Each step is the guide's own block; between
 // steps the test reads the Rollout the commands acted on.
 
@@ -56,4 +57,12 @@ t.test('undo: v1 everywhere and Healthy, without steps', async (t) => {
   t.equal(r.status?.stableRS, stable, 'the stable ReplicaSet is the one that ran v1');
   t.equal(r.status?.currentPodHash, stable, 'the pod template is v1 again');
   t.same(await settlesTo(env, { v1: 200 }), { v1: 200 }, 'every call answered by v1');
+});
+
+t.test('v2 again: Helm back in line, then promoted in full, v2 everywhere and Healthy', async (t) => {
+  const output = await walkSteps(t, env, 'canary', 6);
+  t.match(output, /Healthy/, 'status ends Healthy');
+  const r = await untilRollout(ns, 'Healthy', healthy);
+  t.equal(r.status?.stableRS, r.status?.currentPodHash, 'the stable ReplicaSet is the new template');
+  t.same(await settlesTo(env, { v2: 200 }), { v2: 200 }, 'every call answered by v2');
 });
