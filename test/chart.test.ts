@@ -1,7 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { join } from 'node:path';
 import t from 'tap';
+import { stringify } from 'yaml';
 import { chartMemoryLimit, nodeOptionsFor } from '../service/bench/node-options.ts';
 import { QUEUE_NAMES } from '../service/src/queue/queues.ts';
 import { CHART, helm, helm4, helms, KUBE_VERSION, render, renderError, ROOT } from './helpers/helm.ts';
@@ -579,4 +581,57 @@ t.test("every line of the chart README's toggle table renders, with Helm's own p
     const result = helm(helm4(), ['template', 'demo', CHART, '--kube-version', KUBE_VERSION, ...args]);
     t.equal(result.status, 0, `helm template demo charts/mail-worker ${flags}: ${result.stderr.split('\n')[0]}`);
   }
+});
+
+t.test('extension points: commonLabels, extraObjects, an image digest, revisionHistoryLimit', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mw-values-'));
+  const values = join(dir, 'values.yaml');
+  const digest = `sha256:${'ab'.repeat(32)}`;
+  writeFileSync(
+    values,
+    stringify({
+      commonLabels: { team: 'mail', 'app.kubernetes.io/name': 'not-the-chart' },
+      revisionHistoryLimit: 7,
+      image: { repository: 'registry.example/mail-worker', tag: 'v9', digest },
+      rollout: { enabled: true },
+      extraObjects: [
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'extra-settings' }, data: { a: '1' } },
+        'apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-admin\n  namespace: {{ .Release.Namespace }}\nstringData:\n  ADMIN_USER: admin\n',
+      ],
+    }),
+  );
+  const ms = render(h4, { valuesFiles: [values] });
+  t.same(await validateManifests(ms), [], 'every object valid for the API server');
+
+  const own = ms.filter((m) => !['extra-settings', 'demo-admin'].includes(String(m.metadata?.name)));
+  t.same(
+    own.filter((m) => m.metadata?.labels?.team !== 'mail').map((m) => `${m.kind}/${m.metadata?.name}`),
+    [],
+    'every object of the chart has the common label',
+  );
+  t.ok(
+    own.every((m) => m.metadata?.labels?.['app.kubernetes.io/name'] === 'mail-worker'),
+    "a common label never replaces one of the chart's own",
+  );
+  for (const m of own.filter((m) => (m.spec as { template?: unknown } | undefined)?.template)) {
+    const spec = m.spec as {
+      selector?: { matchLabels?: Record<string, string> };
+      template: { metadata: { labels: Record<string, string> } };
+    };
+    t.equal(spec.template.metadata.labels.team, 'mail', `${m.kind}/${m.metadata?.name}: its pods have it`);
+    t.notOk(spec.selector?.matchLabels?.team, `${m.kind}/${m.metadata?.name}: its selector does not`);
+  }
+
+  t.match(find(ms, 'ConfigMap', 'extra-settings'), { data: { a: '1' } }, 'an object given as YAML is released as is');
+  t.match(find(ms, 'Secret', '-admin'), { metadata: { name: 'demo-admin', namespace: 'mail' } }, 'a string is rendered as a template');
+
+  const images = [...JSON.stringify(ms).matchAll(/"image":"(registry\.example\/mail-worker[^"]*)"/g)].map((m) => m[1]);
+  t.ok(images.length >= 3, `the web, the worker and the migrate Job run the app's image (${images.length} containers)`);
+  t.same(new Set(images), new Set([`registry.example/mail-worker@${digest}`]), 'each pinned by digest, not by tag');
+  const web = find(ms, 'Rollout', '-web') as { spec: { revisionHistoryLimit: number; template: unknown } };
+  t.equal(web.spec.revisionHistoryLimit, 7);
+  t.equal((find(ms, 'Deployment', '-worker') as { spec: { revisionHistoryLimit: number } }).spec.revisionHistoryLimit, 7);
+  t.match(JSON.stringify(web.spec.template), /"name":"APP_VERSION","value":"v9"/, 'the tag still names the version the app reports');
+
+  t.match(renderError(h4, { set: { 'image.digest': 'latest' } }), /digest/, 'a digest that is not sha256:… is refused');
 });

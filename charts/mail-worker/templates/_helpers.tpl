@@ -28,6 +28,10 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: mail-worker
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- /* The user's labels, but never one of the chart's own (a key twice is invalid YAML). */}}
+{{- with omit .root.Values.commonLabels "helm.sh/chart" "app.kubernetes.io/name" "app.kubernetes.io/instance" "app.kubernetes.io/component" "app.kubernetes.io/version" "app.kubernetes.io/part-of" "app.kubernetes.io/managed-by" }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{- define "mail-worker.selectorLabels" -}}
@@ -45,7 +49,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{- define "mail-worker.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
 {{- end }}
 
 {{/* The chart's Secrets (secret.yaml): credentials given as values, and what the chart generates. */}}
