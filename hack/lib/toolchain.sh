@@ -142,7 +142,7 @@ ensure_real_node_binaries() {
 
 # The CRDs of the add-ons the chart can use, one file a line, read from their
 # Go modules at the versions in versions.sh (the same the cluster scripts
-# install on kind/k3d/minikube).
+# install on kind or k3d).
 crd_files() {
   local dir
   dir="$(go_module_dir "github.com/argoproj/argo-rollouts@$ARGO_ROLLOUTS_VERSION")"

@@ -3,7 +3,7 @@
 # Every pinned version of a third-party tool or add-on, in one place: the
 # harness's builds under ~/.cache/mail-worker (hack/lib/toolchain.sh), the
 # test cluster (hack/cluster-local.sh), the cluster scripts for
-# kind/k3d/minikube (scripts/cluster-up.sh, scripts/install-addons.sh) and
+# kind and k3d (scripts/cluster-up.sh, scripts/install-addons.sh) and
 # the tests (test/scripts.test.ts checks each is exact and used,
 # test/compose.test.ts compares the images) all read
 # it, so the suite tests the versions a user installs. NAME=value lines only.
