@@ -30,8 +30,8 @@ function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): P
 export interface RedisServer {
   url: string;
   port: number;
-  /** Stops the server (SIGTERM lets it write its append-only file). */
-  stop(): Promise<void>;
+  /** Stops the server: SIGTERM lets it write its append-only file, SIGKILL is a crash (appendfsync always loses nothing). */
+  stop(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port and folder (its data comes back with AOF on). */
   start(): Promise<void>;
   client(): Redis;
@@ -79,9 +79,9 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
     url: `redis://127.0.0.1:${port}/0`,
     port,
     start,
-    async stop() {
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
       for (const c of clients.splice(0)) c.disconnect();
-      if (child) await stopProcess(child);
+      if (child) await stopProcess(child, signal);
     },
     client() {
       const c = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: null });
@@ -94,6 +94,10 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
 export interface PostgresServer {
   url: string;
   stop(): Promise<void>;
+  /** Stops the server in immediate mode (SIGQUIT: no checkpoint, so the next start recovers, as after a killed pod). */
+  crash(): Promise<void>;
+  /** Starts it again on the same data and port; resolves once it accepts queries. */
+  start(): Promise<void>;
 }
 
 function postgresBinDir(): string {
@@ -133,21 +137,23 @@ export async function startPostgres(options: { untilExit?: boolean; durable?: bo
     stdio: 'ignore',
     ...user,
   });
-  const child = spawn(
-    join(bin, 'postgres'),
-    [
-      '-D',
-      data,
-      '-p',
-      String(port),
-      '-k',
-      dir,
-      '-c',
-      'listen_addresses=127.0.0.1',
-      ...(options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
-    ],
-    { stdio: 'ignore', ...user },
-  );
+  const serve = () =>
+    spawn(
+      join(bin, 'postgres'),
+      [
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        ...(options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+      ],
+      { stdio: 'ignore', ...user },
+    );
+  let child = serve();
   if (options.untilExit) {
     child.unref();
     process.once('exit', () => {
@@ -156,21 +162,28 @@ export async function startPostgres(options: { untilExit?: boolean; durable?: bo
     });
   }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  await waitFor(`PostgreSQL on port ${port}`, async () => {
-    const client = new pg.Client({ connectionString: url });
-    try {
-      await client.connect();
-      await client.query('select 1');
-      return true;
-    } finally {
-      await client.end().catch(() => {});
-    }
-  });
+  const accepting = () =>
+    waitFor(`PostgreSQL on port ${port}`, async () => {
+      const client = new pg.Client({ connectionString: url });
+      try {
+        await client.connect();
+        await client.query('select 1');
+        return true;
+      } finally {
+        await client.end().catch(() => {});
+      }
+    });
+  await accepting();
   return {
     url,
     async stop() {
       await stopProcess(child, 'SIGINT');
       rmSync(dir, { recursive: true, force: true });
+    },
+    crash: () => stopProcess(child, 'SIGQUIT'),
+    async start() {
+      child = serve();
+      await accepting();
     },
   };
 }

@@ -37,9 +37,13 @@ function openSqlite(path: string): Database {
 
 function openPostgres(url: string): Database {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
-  // An idle client losing its connection must not crash the process; the pool
-  // replaces it and the next query reports any lasting problem.
+  // A client losing its connection must not crash the process: an idle one
+  // is reported on the pool, one checked out (a transaction between two
+  // queries, when PostgreSQL restarts) on itself, with nobody listening.
+  // Its query rejects instead, and the pool drops the broken client when it
+  // is released; the next query reports any lasting problem.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   const safe = new URL(url);
   if (safe.password) safe.password = '***';
