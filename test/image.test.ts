@@ -84,14 +84,6 @@ t.test('the image builds from a clean copy of the repository', async (t) => {
   t.ok(above <= 90, `the layers above the base weigh ${above.toFixed(1)} MB (budget: 90 MB)`);
 });
 
-t.test('the classic builder builds it too, offline but for the package registries', async (t) => {
-  const result = await run('/usr/bin/docker', ['build', '--network', 'host', '-q', '-t', 'mail-worker:classic', ROOT], {
-    env: { DOCKER_HOST, DOCKER_BUILDKIT: '0' },
-    timeoutMs: 1_200_000,
-  });
-  t.equal(result.status, 0, 'DOCKER_BUILDKIT=0 docker build', { log: result.status === 0 ? '' : result.stderr.slice(-3000) });
-});
-
 t.test('labels, user, port and entrypoint are what the chart expects', async (t) => {
   const config = await inspect<{
     User: string;
