@@ -264,6 +264,31 @@ EOF
   wait_until traefik 60 curl -s -o /dev/null http://127.0.0.1:80/
 }
 
+# host_service NAMESPACE NAME PORT_NAME PORT HOST_PORT: a Service whose one
+# endpoint is a program of the host on the node's address (an EndpointSlice
+# of our own, no selector), as YAML for kubectl apply.
+host_service() {
+  cat <<YAML
+apiVersion: v1
+kind: Service
+metadata: { name: $2, namespace: $1 }
+spec:
+  ports: [{ name: $3, port: $4, targetPort: $5 }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: $2-host
+  namespace: $1
+  labels:
+    kubernetes.io/service-name: $2
+    endpointslice.kubernetes.io/managed-by: harness.mail-worker.local
+addressType: IPv4
+ports: [{ name: $3, port: $5, protocol: TCP }]
+endpoints: [{ addresses: ["$REAL_NODE_IP"], conditions: { ready: true } }]
+YAML
+}
+
 # What scripts/install-addons.sh --monitoring gives kind, for the analysis:
 # Prometheus at the address kube-prometheus-stack gives it,
 # http://prometheus-operated.monitoring.svc:9090, scraping what the
@@ -286,23 +311,7 @@ apiVersion: v1
 kind: Namespace
 metadata: { name: monitoring }
 ---
-apiVersion: v1
-kind: Service
-metadata: { name: prometheus-operated, namespace: monitoring }
-spec:
-  ports: [{ name: web, port: 9090, targetPort: $port }]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: prometheus-operated-host
-  namespace: monitoring
-  labels:
-    kubernetes.io/service-name: prometheus-operated
-    endpointslice.kubernetes.io/managed-by: harness.mail-worker.local
-addressType: IPv4
-ports: [{ name: web, port: $port, protocol: TCP }]
-endpoints: [{ addresses: ["$REAL_NODE_IP"], conditions: { ready: true } }]
+$(host_service monitoring prometheus-operated web 9090 "$port")
 EOF
 }
 
@@ -324,23 +333,7 @@ start_metrics_server() {
     --kubelet-preferred-address-types InternalIP --kubelet-use-node-status-port --kubelet-insecure-tls \
     --node-selector "type=real" --metric-resolution 15s
   kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Service
-metadata: { name: metrics-server, namespace: kube-system }
-spec:
-  ports: [{ name: https, port: 443, targetPort: $port }]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: metrics-server-host
-  namespace: kube-system
-  labels:
-    kubernetes.io/service-name: metrics-server
-    endpointslice.kubernetes.io/managed-by: harness.mail-worker.local
-addressType: IPv4
-ports: [{ name: https, port: $port, protocol: TCP }]
-endpoints: [{ addresses: ["$REAL_NODE_IP"], conditions: { ready: true } }]
+$(host_service kube-system metrics-server https 443 "$port")
 ---
 apiVersion: apiregistration.k8s.io/v1
 kind: APIService
