@@ -80,26 +80,43 @@ async function sendRun(count: number, options: { failureRate: number; during?: (
 }
 
 /**
- * What a learner watching with `kubectl get -w` sees, sampled every 5 s:
- * SAMPLE(seconds since the start) gives one line; stop() ends the sampling.
+ * Calls TICK (with the seconds since the start) every MS milliseconds, one
+ * call at a time, until stop(), which waits for the last one (the test's
+ * end stops it too).
  */
-function timeline(t: Test, sample: (seconds: number) => Promise<string>) {
+function every(t: Test, ms: number, tick: (seconds: number) => Promise<unknown>) {
   const started = Date.now();
-  const lines: string[] = [];
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      lines.push(await sample(Math.round((Date.now() - started) / 1000)));
-      await new Promise((resolve) => setTimeout(resolve, 5000));
+  const seconds = () => (Date.now() - started) / 1000;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await tick(seconds());
+      await new Promise((resolve) => setTimeout(resolve, ms));
     }
   })();
   const stop = async () => {
-    sampling = false;
-    await sampler;
-    return lines;
+    running = false;
+    await loop;
   };
   t.teardown(stop);
-  return { stop, seconds: () => Math.round((Date.now() - started) / 1000) };
+  return { stop, seconds };
+}
+
+/**
+ * What a learner watching with `kubectl get -w` sees, sampled every 5 s:
+ * SAMPLE(whole seconds since the start) gives one line; stop() ends the
+ * sampling and returns the lines.
+ */
+function timeline(t: Test, sample: (seconds: number) => Promise<string>) {
+  const lines: string[] = [];
+  const sampling = every(t, 5000, async (seconds) => lines.push(await sample(Math.round(seconds))));
+  return {
+    stop: async () => {
+      await sampling.stop();
+      return lines;
+    },
+    seconds: () => Math.round(sampling.seconds()),
+  };
 }
 
 /** How many mails the in-cluster Mailpit holds, from its own API. */
@@ -336,26 +353,15 @@ t.test('the KEDA guide from zero: a run queued with no worker says so on its pag
   const before = await newest();
   let firstSeen: { workers: number | null; page: string } | undefined;
   let firstWorker: number | undefined;
-  const started = Date.now();
-  let watching = true;
-  const watcher = (async () => {
-    while (watching) {
-      const id = await newest();
-      if (id > before) {
-        const run = await api<Run & { workers: number | null }>(`/api/runs/${id}`);
-        firstSeen ??= { workers: run.workers, page: await (await fetch(`${installed()}/runs/${id}`)).text() };
-        if (run.workers && firstWorker === undefined) firstWorker = (Date.now() - started) / 1000;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  })();
-  t.teardown(() => {
-    watching = false;
-    return watcher;
+  const watching = every(t, 500, async (seconds) => {
+    const id = await newest();
+    if (id <= before) return;
+    const run = await api<Run & { workers: number | null }>(`/api/runs/${id}`);
+    firstSeen ??= { workers: run.workers, page: await (await fetch(`${installed()}/runs/${id}`)).text() };
+    if (run.workers && firstWorker === undefined) firstWorker = seconds;
   });
   const output = await walkSteps(t, env, 'keda', 7);
-  watching = false;
-  await watcher;
+  await watching.stop();
   t.match(output, /run #\d+ completed: sent 200, failed 0 in \d+ s/, 'the run queued with no worker finished');
   // The guide waited for the last worker pod to go before the run; a new
   // one needs KEDA's next poll and a pod's start, far longer than the
