@@ -9,8 +9,9 @@ usage() {
 usage: hack/test.sh [--fast] [--coverage] [--update-screenshots] [FILE...] [-- TAP_ARGS...]
 
   (nothing)   the whole suite, what CI runs (.ci/run): lint, tsc, every test
-              under service/test and test/, then the real node's tests
-              (test/real-node/) one file at a time. Needs root: it starts a
+              under service/test and test/, in two lanes side by side: the
+              real node's tests (test/real-node/) and the Argo CD test one
+              file at a time, the rest two at a time. Needs root: it starts a
               real node (containerd, kubelet, kube-proxy, CoreDNS) that adds a
               bridge, routes and iptables rules, all removed at the end, and a
               Docker Engine of its own for the images.
@@ -85,7 +86,7 @@ phase "$started" "installs and builds (Debian packages, Node, npm, Go programs)"
 # --one-file-system keeps rm out of anything still mounted there.
 cluster_dir="$(mktemp -d "${TMPDIR:-/tmp}/mail-worker-cluster.XXXXXX")"
 suite_tmp="$(mktemp -d "${TMPDIR:-/tmp}/mail-worker-suite.XXXXXX")"
-trap 'hack/cluster-local.sh down --dir "$cluster_dir" >/dev/null 2>&1 || true; rm -rf --one-file-system "$suite_tmp" || true' EXIT
+trap 'hack/cluster-local.sh down --dir "$cluster_dir" >/dev/null 2>&1 || true; [[ -z "${MAIL_WORKER_ENGINE_HELD:-}" ]] || hack/docker-engine.sh down --shared >/dev/null 2>&1 || true; rm -rf --one-file-system "$suite_tmp" || true' EXIT
 mark=$SECONDS
 # An assignment, not eval "$(...)" alone: a cluster that failed to start
 # must stop the suite here (eval of an empty string succeeds).
@@ -102,14 +103,67 @@ mkdir -p .tap
 log "running the $tier tests with Node $(node --version)"
 status=0
 mark=$SECONDS
-if ((${#files[@]} > 0)); then
-  npx tap "${files[@]}" 2>&1 | tee .tap/last-run.log || status=$?
-elif [[ "$tier" == fast ]]; then
-  npm run test:fast 2>&1 | tee .tap/last-run.log || status=$?
-else
-  npm test 2>&1 | tee .tap/last-run.log || status=$?
+if ((${#files[@]} == 0)); then
+  if ! { npm run lint && npm run typecheck; }; then
+    log "lint or tsc failed: no tests run"
+    exit 1
+  fi
+  phase "$mark" "lint and tsc"
 fi
-phase "$mark" "lint, tsc and the tests"
+npx tap build >/dev/null
+
+# Two lanes side by side. One at a time, in this order: the tests that share
+# the real node (its two cores are their clock) or the learner's namespaces
+# (the guides' walks install into mail-dev and mail-staging, and the Argo CD
+# test syncs the ApplicationSet there). The first ones measure no latency
+# and no speed, so they run while the other lane, everything else at tap's
+# two files at a time, keeps the cores busy; the analysis (a p95 latency)
+# and the autoscaling walks (a speed-up) come last, once it has ended.
+serial=()
+[[ "$tier" == fast ]] || serial=(test/real-node/kubelet.test.ts test/real-node/keda-auth.test.ts test/cluster/argocd.test.ts
+  test/real-node/blue-green.test.ts test/real-node/canary.test.ts test/real-node/analysis.test.ts test/real-node/stack.test.ts)
+for file in test/real-node/*.test.ts; do
+  [[ "$tier" == fast || " ${serial[*]} " == *" $file "* ]] || die "$file is in no lane: add it to serial in hack/test.sh"
+done
+beside=()
+if ((${#files[@]} > 0)); then
+  chosen=" ${files[*]} "
+  picked=()
+  for file in "${serial[@]}"; do [[ "$chosen" != *" $file "* ]] || picked+=("$file"); done
+  serial=("${picked[@]}")
+  for file in "${files[@]}"; do [[ " ${serial[*]} " == *" $file "* ]] || beside+=("$file"); done
+else
+  beside=(--exclude 'test/real-node/**')
+  if [[ "$tier" == fast ]]; then
+    beside+=(--exclude test/image.test.ts --exclude test/browser.test.ts --exclude test/cluster/helm3.test.ts)
+  else
+    beside+=(--exclude test/cluster/argocd.test.ts)
+  fi
+fi
+: >.tap/serial.log
+: >.tap/beside.log
+mark=$SECONDS
+if ((${#serial[@]} > 0)); then
+  # Held for both lanes: one test's end must not stop it under another's build.
+  hack/docker-engine.sh up --shared >/dev/null
+  export MAIL_WORKER_ENGINE_HELD=1
+  if ((${#beside[@]} > 0)); then
+    log "the tests beside the real node's run now; their output follows theirs (.tap/beside.log)"
+    npx tap "${beside[@]}" >.tap/beside.log 2>&1 &
+    beside_pid=$!
+  fi
+  for file in "${serial[@]}"; do
+    npx tap --jobs 1 "$file" 2>&1 | tee -a .tap/serial.log || status=1
+  done
+  if [[ -n "${beside_pid:-}" ]]; then
+    wait "$beside_pid" || status=1
+    cat .tap/beside.log
+  fi
+elif ((${#beside[@]} > 0)); then
+  npx tap "${beside[@]}" 2>&1 | tee .tap/beside.log || status=1
+fi
+cat .tap/beside.log .tap/serial.log >.tap/last-run.log
+phase "$mark" "the tests$( ((${#serial[@]} == 0)) || echo ', in two lanes side by side')"
 
 # For whoever reads only the end: what failed, under the file it is in; each
 # file's time, slowest first (a slow test shows up in the log of the change
@@ -124,7 +178,7 @@ awk '
 file_times="$(sed -nE 's/^(not )?ok [0-9]+ - ([^ ]+\.test\.ts) # time=([0-9.]+)(m?s).*/\3 \4 \2/p' .tap/last-run.log |
   awk '{ s = ($2 == "ms") ? $1 / 1000 : $1; printf "%7.1fs  %s\n", s, $3 }' | sort -rn)" || true
 {
-  echo "time per test file (tap runs two at once, the real node's one at a time):"
+  echo "time per test file (the real node's lane one at a time, beside it the rest two at a time):"
   printf '%s\n' "$file_times"
   echo "time per phase:"
   printf '%s\n' "${phases[@]}"

@@ -9,6 +9,7 @@ import { startSmtpSink } from './helpers/smtp.ts';
 import { ADMIN_TOKEN, startUnleash } from './helpers/unleash.ts';
 import { run } from './helpers/cluster.ts';
 import { ROOT } from './helpers/helm.ts';
+import { sharedDockerEngine } from './helpers/docker-engine.ts';
 
 // The real image, built by a real Docker Engine from a clean copy of the
 // repository with the commands scripts/image.sh uses, then run the way the
@@ -45,10 +46,7 @@ function asTheChartRunsIt(env: Record<string, string>, name?: string): string[] 
   ];
 }
 
-const up = execFileSync(join(ROOT, 'hack/docker-engine.sh'), ['up', '--shared'], { encoding: 'utf8' });
-const DOCKER_HOST = up.trim().replace(/^DOCKER_HOST=/, '');
-t.teardown(() => run(join(ROOT, 'hack/docker-engine.sh'), ['down', '--shared']).then(() => undefined));
-const env = { DOCKER_HOST, DOCKER_BUILDKIT: '1' };
+const env = { DOCKER_HOST: sharedDockerEngine(t), DOCKER_BUILDKIT: '1' };
 const docker = (args: string[], timeoutMs = 120_000) => run('/usr/bin/docker', args, { env, timeoutMs });
 async function dockerOk(args: string[], timeoutMs?: number): Promise<string> {
   const result = await docker(args, timeoutMs);

@@ -1,9 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import type { Test } from 'tap';
 import { ROOT } from './helm.ts';
-import { run, waitFor } from './cluster.ts';
+import { waitFor } from './cluster.ts';
+import { sharedDockerEngine } from './docker-engine.ts';
 import { runToEnd } from './process.ts';
 import { realNamespace } from './real-node.ts';
 
@@ -22,9 +23,7 @@ import { realNamespace } from './real-node.ts';
  */
 export async function prepareWalk(t: Test, namespaces: string[]): Promise<NodeJS.ProcessEnv> {
   for (const name of namespaces) await realNamespace(t, name, { exact: true });
-  const up = execFileSync(join(ROOT, 'hack/docker-engine.sh'), ['up', '--shared'], { encoding: 'utf8' });
-  t.teardown(() => run(join(ROOT, 'hack/docker-engine.sh'), ['down', '--shared']).then(() => undefined));
-  return { ...process.env, DOCKER_HOST: up.trim().replace(/^DOCKER_HOST=/, ''), WATCH_SECONDS: '8' };
+  return { ...process.env, DOCKER_HOST: sharedDockerEngine(t), WATCH_SECONDS: '8' };
 }
 
 export interface Walk {
