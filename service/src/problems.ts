@@ -30,6 +30,7 @@ export const PROBLEMS = {
   'import.header': 'the header row must name the columns "name" and "email"; missing {missing} (found {found})',
   'import.not_csv': 'the file is not valid CSV: {detail}',
   'import.empty': 'the file is empty: expected a header row with "name" and "email"',
+  'service.unavailable': 'the database or Redis does not answer at the moment (restarting?): try again in a few seconds',
 } as const;
 
 export type ProblemCode = keyof typeof PROBLEMS;

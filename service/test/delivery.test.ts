@@ -285,6 +285,10 @@ t.test('a part dies mid-run, on PostgreSQL: the run finishes on its own, nothing
     const s = await stack(t, { postgres, env: { SEND_RATE_LIMIT: '300', SEND_RETRIES: '8' } });
     await survives(t, 'PostgreSQL restarted', s, async () => {
       await postgres.crash();
+      const answer = await s.web.app!.inject({ method: 'GET', url: '/api/recipients?limit=1' });
+      t.equal(answer.statusCode, 503, 'meanwhile the API answers 503, which a client may retry');
+      t.match(answer.json(), { code: 'service.unavailable', error: /database or Redis/ }, 'and says what is away');
+      t.equal(answer.headers['retry-after'], '5', 'and when to try again');
       return () => postgres.start();
     });
   });

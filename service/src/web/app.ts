@@ -13,7 +13,7 @@ import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { httpMetrics } from './http-metrics.ts';
 import { validationErrors, validatorCompiler } from './validation.ts';
 import { problemBody } from './errors.ts';
-import { ProblemError } from '../problems.ts';
+import { problem, ProblemError } from '../problems.ts';
 
 export interface WebDeps {
   config: Config;
@@ -35,6 +35,22 @@ function errorStatus(error: FastifyError): number {
   return status >= 400 && status < 600 ? status : 500;
 }
 
+/**
+ * Errors that say the database or Redis does not answer: a refused or cut
+ * connection, or PostgreSQL shutting down (57P01-57P03). Such an outage is
+ * a moment in a pod's replacement, not a bug: the answer is 503, which
+ * clients and proxies may retry, not 500.
+ */
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03']);
+function dependencyAway(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (UNAVAILABLE.has(String((e as { code?: unknown }).code))) return true;
+    // pg's and ioredis's own words for a connection lost mid-query.
+    if (/^Connection terminated|^Connection is closed/.test(e.message)) return true;
+  }
+  return false;
+}
+
 export function baseApp(logger: FastifyBaseLogger): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
@@ -51,6 +67,13 @@ export function baseApp(logger: FastifyBaseLogger): FastifyInstance {
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = errorStatus(error);
+    if (status >= 500 && dependencyAway(error)) {
+      request.log.warn({ err: error }, 'request failed: the database or Redis does not answer');
+      return reply
+        .status(503)
+        .header('retry-after', '5')
+        .send(problemBody(problem('service.unavailable')));
+    }
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     const message = status >= 500 ? 'internal error: see the server log' : error.message;
     if (error instanceof ProblemError) return reply.status(status).send(problemBody(error.problem));

@@ -235,6 +235,7 @@ const jaProblems: Record<ProblemCode, string> = {
   'import.header': 'ヘッダー行に列 "name" と "email" が必要です。{missing} がありません（見つかった列: {found}）',
   'import.not_csv': 'ファイルが正しい CSV ではありません: {detail}',
   'import.empty': 'ファイルが空です。"name" と "email" のヘッダー行が必要です',
+  'service.unavailable': 'データベースか Redis が今は応答しません（再起動中？）。数秒後にもう一度お試しください',
 };
 
 /** Every text a page can ask for: the UI's and the problems'. */
