@@ -223,7 +223,7 @@ kind: StorageClass
 metadata:
   name: standard
   annotations: { storageclass.kubernetes.io/is-default-class: "true" }
-provisioner: harness.mail-worker.local/fake-volumes
+provisioner: harness.mail-worker.local/host-folders
 volumeBindingMode: Immediate
 reclaimPolicy: Delete
 EOF
@@ -418,7 +418,8 @@ up() {
     --server-address "127.0.0.1:$(free_port)" --node-ip 127.0.0.1 --cidr 10.244.0.1/16 \
     --node-lease-duration-seconds 40
   start node-agent node "$MAIL_WORKER_ROOT/hack/cluster/node-agent.ts" \
-    --server "https://$address:$apiserver_port" --ca "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key"
+    --server "https://$address:$apiserver_port" --ca "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+    --volumes "$dir/volumes"
   wait_until kwok 60 kubectl wait --for condition=Ready --timeout 1s node --all
 
   apply_crds

@@ -10,25 +10,35 @@
 //    annotation that the harness's pod-ready stage waits for, otherwise its
 //    status says what is missing, in the kubelet's words.
 // 2. A volume provisioner for the default StorageClass, so claims bind and
-//    StatefulSets become ready as on kind (no data is ever written).
+//    StatefulSets become ready as on kind: each volume a folder under
+//    --volumes, as kind's local-path provisioner makes them, which the real
+//    node's kubelet mounts (a simulated node mounts nothing).
 //
 // It polls the API server once a second: simpler than watches, and cheap at
 // the size of a test cluster.
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'node:https';
 import { parseArgs } from 'node:util';
 
 // Both names are written into the cluster by hack/cluster-local.sh too
 // (kwok's pod-ready stage and the StorageClass).
 const CONFIG_READY_ANNOTATION = 'harness.mail-worker.local/config';
-const PROVISIONER = 'harness.mail-worker.local/fake-volumes';
+const PROVISIONER = 'harness.mail-worker.local/host-folders';
 
 /** The API server, and the client certificate the agent uses for it. */
 const { values: args } = parseArgs({
-  options: { server: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' } },
+  options: {
+    server: { type: 'string' },
+    ca: { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    volumes: { type: 'string' },
+  },
 });
-if (!args.server || !args.ca || !args.cert || !args.key)
-  throw new Error('usage: node-agent.ts --server URL --ca FILE --cert FILE --key FILE');
+if (!args.server || !args.ca || !args.cert || !args.key || !args.volumes)
+  throw new Error('usage: node-agent.ts --server URL --ca FILE --cert FILE --key FILE --volumes DIR');
+const volumes = args.volumes;
 const connection = { server: args.server, ca: readFileSync(args.ca), cert: readFileSync(args.cert), key: readFileSync(args.key) };
 
 interface ObjectMeta {
@@ -195,6 +205,11 @@ async function provisionClaims(): Promise<void> {
   for (const claim of claims.items) {
     if (claim.status?.phase !== 'Pending' || claim.spec.volumeName || !ours.has(claim.spec.storageClassName ?? '')) continue;
     const { namespace, name, uid } = claim.metadata;
+    // Writable by whatever user the pod runs as (the databases run as
+    // their own), as local-path's folders are.
+    const path = join(volumes, `${namespace}_${name}_${uid}`);
+    mkdirSync(path, { recursive: true });
+    chmodSync(path, 0o777);
     await api('POST', '/api/v1/persistentvolumes', {
       apiVersion: 'v1',
       kind: 'PersistentVolume',
@@ -205,8 +220,7 @@ async function provisionClaims(): Promise<void> {
         storageClassName: claim.spec.storageClassName,
         persistentVolumeReclaimPolicy: 'Delete',
         claimRef: { namespace, name, uid },
-        // Never mounted: simulated nodes run no containers.
-        hostPath: { path: `/nonexistent/${uid}` },
+        hostPath: { path, type: 'Directory' },
       },
     }).catch((error: Error) => {
       if (!error.message.includes(' 409 ')) throw error;

@@ -184,6 +184,30 @@ existingSecret values). Secret values never land in the ConfigMap.
 {{- end }}
 {{- end }}
 
+{{/*
+The data volume of a StatefulSet (Redis, PostgreSQL, Unleash's database)
+from its persistence values: one claim per pod, which the StatefulSet
+deletes with itself (on helm uninstall) only when whenDeleted is Delete.
+*/}}
+{{- define "mail-worker.dataVolumeClaim" -}}
+{{- if .enabled }}
+persistentVolumeClaimRetentionPolicy:
+  whenDeleted: {{ .whenDeleted }}
+  whenScaled: Retain
+volumeClaimTemplates:
+  - metadata:
+      name: data
+    spec:
+      accessModes: [ReadWriteOnce]
+      {{- with .storageClass }}
+      storageClassName: {{ . }}
+      {{- end }}
+      resources:
+        requests:
+          storage: {{ .size }}
+{{- end }}
+{{- end }}
+
 {{/* Volumes every app pod needs with a read-only root filesystem. */}}
 {{- define "mail-worker.tmpVolume" -}}
 - name: tmp

@@ -107,17 +107,5 @@ spec:
         - name: data
           emptyDir: {}
         {{- end }}
-  {{- if .values.persistence.enabled }}
-  volumeClaimTemplates:
-    - metadata:
-        name: data
-      spec:
-        accessModes: [ReadWriteOnce]
-        {{- with .values.persistence.storageClass }}
-        storageClassName: {{ . }}
-        {{- end }}
-        resources:
-          requests:
-            storage: {{ .values.persistence.size }}
-  {{- end }}
+  {{- include "mail-worker.dataVolumeClaim" .values.persistence | nindent 2 }}
 {{- end }}
