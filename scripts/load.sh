@@ -65,6 +65,8 @@ done
 
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/api.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/api.sh"
 need curl "install curl (Debian: apt-get install curl)"
 [[ "$count" =~ ^[1-9][0-9]*$ ]] || die "--count must be a whole number above 0, not $count"
 [[ "$repeat" =~ ^[1-9][0-9]*$ ]] || die "--repeat must be a whole number above 0, not $repeat"
@@ -79,17 +81,7 @@ fi
 [[ "$path" == /* ]] || die "--path must start with /, not $path"
 [[ "$ready_timeout" =~ ^[0-9]+$ ]] || die "--ready-timeout must be whole seconds, not $ready_timeout"
 
-api() { curl -sS --fail-with-body --max-time 60 -H 'accept: application/json' "$@"; }
-field() { sed -nE "s/.*\"$1\":(\"[^\"]*\"|[^,}]*).*/\1/p" | tr -d '"' | head -1; }
-
-# A stack started a moment ago (scripts/dev.sh in another terminal) may
-# still be starting: give it a minute.
-for ((i = 0; ; i++)); do
-  api "$url/readyz" >/dev/null 2>&1 && break
-  ((i < ready_timeout)) || die "$url does not answer /readyz: is the stack running (scripts/dev.sh, or the Ingress)?"
-  ((i > 0)) || log "waiting for $url/readyz"
-  sleep 1
-done
+wait_ready "$url" "$ready_timeout"
 
 if [[ -n "$per_second" ]]; then
   # curl paces the calls itself (--rate); each 5-second batch is one curl,

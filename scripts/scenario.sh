@@ -21,7 +21,7 @@ A guide's steps are its ```sh blocks, of three kinds:
                     its output goes to a log file the walk names
   ```sh watch       a live view: runs until you press Ctrl-C, then the walk
                     goes on (with --yes, for WATCH_SECONDS, default 10)
-Guides: queues, hpa, keda, argocd, unleash, canary, blue-green, analysis
+Guides: queues, hpa, keda, argocd, unleash, canary, blue-green, analysis, faults
 USAGE
 }
 

@@ -1,0 +1,19 @@
+# shellcheck shell=bash
+# The service's JSON API from a script, with curl alone: a call that fails
+# on an error status, and one field of a flat JSON answer.
+
+api() { curl -sS --fail-with-body --max-time 60 -H 'accept: application/json' "$@"; }
+# field NAME: the first "NAME": value of the JSON on standard input, unquoted.
+field() { sed -nE "s/.*\"$1\":(\"[^\"]*\"|[^,}]*).*/\1/p" | tr -d '"' | head -1; }
+
+# wait_ready URL SECONDS: a stack started a moment ago (scripts/dev.sh in
+# another terminal, a release still rolling out) may still be starting.
+wait_ready() {
+  local url="$1" timeout="$2" i
+  for ((i = 0; ; i++)); do
+    api "$url/readyz" >/dev/null 2>&1 && return 0
+    ((i < timeout)) || die "$url does not answer /readyz: is the stack running (scripts/dev.sh, or the Ingress)?"
+    ((i > 0)) || log "waiting for $url/readyz"
+    sleep 1
+  done
+}
