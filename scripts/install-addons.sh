@@ -114,6 +114,7 @@ if [[ "$skip" != *" rollouts "* ]]; then
   log "Argo Rollouts $ARGO_ROLLOUTS_VERSION with the Gateway API traffic plugin $ROLLOUTS_GATEWAY_API_PLUGIN_VERSION (2/4)"
   # The controller runs on the cluster's nodes, which share this machine's architecture.
   arch="$(uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')"
+  plugin="$github/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi/releases/download/$ROLLOUTS_GATEWAY_API_PLUGIN_VERSION/gatewayapi-plugin-linux-$arch"
   kubectl create namespace argo-rollouts --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   kubectl apply -n argo-rollouts --server-side --force-conflicts \
     -f "$rollouts_manifest" >/dev/null
@@ -124,15 +125,19 @@ metadata: { name: argo-rollouts-config, namespace: argo-rollouts }
 data:
   trafficRouterPlugins: |-
     - name: argoproj-labs/gatewayAPI
-      location: $github/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi/releases/download/$ROLLOUTS_GATEWAY_API_PLUGIN_VERSION/gatewayapi-plugin-linux-$arch
+      location: $plugin
 ---
-# The plugin moves the weights on HTTPRoutes, which the controller's own role does not cover.
+# The plugin moves the weights on routes, which the controller's own role
+# does not cover: the rules its installation guide lists.
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: { name: argo-rollouts-gateway-api }
 rules:
+  - apiGroups: [""]
+    resources: [services]
+    verbs: [get]
   - apiGroups: [gateway.networking.k8s.io]
-    resources: [httproutes]
+    resources: [httproutes, grpcroutes, tcproutes, tlsroutes]
     verbs: [get, list, watch, update, patch]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
@@ -142,9 +147,16 @@ roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: argo-ro
 subjects:
   - { kind: ServiceAccount, name: argo-rollouts, namespace: argo-rollouts }
 YAML
-  # The plugin list is read at start-up.
+  # The plugin list is read at start-up, and a controller whose plugin did
+  # not download does not start: every traffic-routed Rollout would then
+  # wait without pods. Check it here, where the cause is still plain.
   kubectl -n argo-rollouts rollout restart deployment/argo-rollouts >/dev/null
-  kubectl -n argo-rollouts rollout status deployment/argo-rollouts --timeout=5m >/dev/null
+  if ! kubectl -n argo-rollouts rollout status deployment/argo-rollouts --timeout=5m >/dev/null ||
+    ! kubectl -n argo-rollouts logs deployment/argo-rollouts | grep -q 'Download complete'; then
+    kubectl -n argo-rollouts logs deployment/argo-rollouts --tail=20 >&2 || true
+    die "the Rollouts controller did not load the Gateway API plugin from $plugin (its log above)"
+  fi
+  log "the controller loaded the plugin: kubectl -n argo-rollouts logs deployment/argo-rollouts | grep -i plugin"
   if ! kubectl argo rollouts version >/dev/null 2>&1; then
     log "the kubectl plugin is missing: brew install argoproj/tap/kubectl-argo-rollouts, or download kubectl-argo-rollouts-*-$arch of $ARGO_ROLLOUTS_VERSION from $github/argoproj/argo-rollouts/releases into your PATH"
   fi

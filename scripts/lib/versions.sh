@@ -53,5 +53,7 @@ METRICS_SERVER_VERSION=v0.8.0
 PROMETHEUS_OPERATOR_VERSION=v0.91.0
 KUBE_PROMETHEUS_STACK_CHART_VERSION=86.0.0
 # Downloaded by the Rollouts controller at start-up (not on the Go proxy,
-# so the test cluster runs without it).
-ROLLOUTS_GATEWAY_API_PLUGIN_VERSION=v0.6.0
+# so the test cluster runs without it). v0.15.0 (2026-06-26) is built
+# against Gateway API v1.4.0, the version Traefik 3.6 implements, for linux
+# amd64 and arm64 (kind on Apple silicon).
+ROLLOUTS_GATEWAY_API_PLUGIN_VERSION=v0.15.0
