@@ -185,6 +185,24 @@ t.test('Mailpit, Unleash, Redis and PostgreSQL on or off wire the app accordingl
   const flagsJob = find(on, 'Job', '-unleash-flags');
   t.same(podSpec(flagsJob)?.containers[0]?.args, ['setup-flags'], 'a Job creates the flags');
   t.same(env(flagsJob, 'UNLEASH_ADMIN_TOKEN')?.valueFrom?.secretKeyRef, { name: 'demo-mail-worker-unleash', key: 'UNLEASH_ADMIN_TOKEN' });
+  const keys = { adminToken: 'admin', apiToken: 'client', databasePassword: 'db' };
+  const mine = render(h4, {
+    set: {
+      'unleash.enabled': true,
+      'unleash.existingSecret': 'u',
+      ...Object.fromEntries(Object.entries(keys).map(([k, v]) => [`unleash.secretKeys.${k}`, v])),
+    },
+  });
+  const keyOf = (m: Manifest | undefined, name: string) => env(m, name)?.valueFrom?.secretKeyRef;
+  t.same(
+    keyOf(find(mine, 'Job', '-unleash-flags'), 'UNLEASH_ADMIN_TOKEN'),
+    { name: 'u', key: 'admin' },
+    'unleash.secretKeys: the flags Job',
+  );
+  t.same(keyOf(find(mine, 'Deployment', '-unleash'), 'INIT_CLIENT_API_TOKENS'), { name: 'u', key: 'client' }, 'Unleash');
+  t.same(keyOf(find(mine, 'Deployment', '-unleash'), 'DATABASE_PASSWORD'), { name: 'u', key: 'db' });
+  t.same(keyOf(find(mine, 'StatefulSet', '-unleash-db'), 'POSTGRES_PASSWORD'), { name: 'u', key: 'db' }, "Unleash's database");
+  t.same(keyOf(find(mine, 'Deployment', '-worker'), 'UNLEASH_API_TOKEN'), { name: 'u', key: 'client' }, 'the app');
 
   const off = render(h4, { valuesFiles: [`${CHART}/ci/external-services.yaml`] });
   const offConfig = data(off, 'ConfigMap', 'demo-mail-worker');
@@ -193,10 +211,15 @@ t.test('Mailpit, Unleash, Redis and PostgreSQL on or off wire the app accordingl
   for (const part of ['-mailpit', '-redis', '-postgresql', '-unleash'])
     t.notOk(find(off, 'StatefulSet', part) ?? find(off, 'Deployment', part), `${part} not deployed`);
   const worker = find(off, 'Deployment', '-worker');
-  t.same(env(worker, 'DATABASE_URL')?.valueFrom?.secretKeyRef, { name: 'mail-worker-database', key: 'DATABASE_URL' });
+  // Keys as the values' secretKeys name them, the chart's names where they name none.
+  t.same(env(worker, 'DATABASE_URL')?.valueFrom?.secretKeyRef, { name: 'mail-worker-database', key: 'uri' });
+  t.same(env(find(off, 'Job', '-migrate'), 'DATABASE_URL')?.valueFrom?.secretKeyRef, { name: 'mail-worker-database', key: 'uri' });
+  t.same(env(worker, 'REDIS_URL')?.valueFrom?.secretKeyRef, { name: 'mail-worker-redis', key: 'url' });
+  t.same(env(worker, 'ADMIN_USER')?.valueFrom?.secretKeyRef, { name: 'mail-worker-admin', key: 'username' });
+  t.same(env(worker, 'ADMIN_PASSWORD')?.valueFrom?.secretKeyRef, { name: 'mail-worker-admin', key: 'password' });
   t.same(env(worker, 'SMTP_PASSWORD')?.valueFrom?.secretKeyRef, { name: 'mail-worker-smtp', key: 'SMTP_PASSWORD' });
   t.same(env(worker, 'UNLEASH_API_TOKEN')?.valueFrom?.secretKeyRef, { name: 'mail-worker-unleash', key: 'UNLEASH_API_TOKEN' });
-  t.equal(data(off, 'Secret', '-credentials').REDIS_URL, 'redis://redis.data.svc:6379/0');
+  t.notOk('REDIS_URL' in data(off, 'Secret', '-credentials'), "the chart's Secret leaves out what the user's holds");
   const noUnleash = data(render(h4), 'ConfigMap', 'demo-mail-worker');
   t.notOk('UNLEASH_URL' in noUnleash, 'flags off: no Unleash address');
 });
@@ -405,6 +428,24 @@ t.test('KEDA reads an external Redis with its credentials, database and TLS', as
     }),
     /KEDA needs the Redis password without percent-encoded non-ASCII/,
   );
+
+  // The URL in a Secret of the user's: KEDA reads the address from url, the password from its key.
+  const external = render(h4, { valuesFiles: [`${CHART}/ci/external-services.yaml`] });
+  for (const trigger of (find(external, 'ScaledObject', '-worker') as typeof scaled).spec.triggers) {
+    t.match(
+      trigger.metadata,
+      { address: 'redis.data.svc:6380', databaseIndex: '2', enableTLS: 'true' },
+      'existingSecret: the address from url',
+    );
+  }
+  t.same(
+    (find(external, 'TriggerAuthentication', '-worker-redis') as typeof auth).spec.secretTargetRef,
+    [{ parameter: 'password', name: 'mail-worker-redis', key: 'password' }],
+    "existingSecret: KEDA's password from the key secretKeys.password names",
+  );
+  const withSecret = { 'redis.enabled': false, 'worker.autoscaling.mode': 'keda', 'redis.external.existingSecret': 'r' };
+  t.match(renderError(h4, { set: withSecret }), /KEDA cannot read the URL in a Secret; also set redis\.external\.url/);
+  t.match(renderError(h4, { set: { ...withSecret, 'redis.external.url': 'redis://:pw@redis.example' } }), /keep them in the Secret only/);
   const inChart = find(render(h4, { set: { 'worker.autoscaling.mode': 'keda' } }), 'ScaledObject', '-worker') as typeof scaled;
   t.notOk(inChart.spec.triggers[0]?.authenticationRef, 'the in-chart Redis needs no credentials');
 });

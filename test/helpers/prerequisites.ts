@@ -1,32 +1,32 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { join } from 'node:path';
 import { apply } from './cluster.ts';
+import { ROOT } from './helm.ts';
 
 // What a user creates before installing values that refer to it: the
-// Secrets named by existingSecret values, with the keys the chart's
-// values.yaml documents for each, and the PriorityClasses named by
+// Secrets named by existingSecret values, with the keys their secretKeys
+// name (the chart's defaults where the values name none), and the PriorityClasses named by
 // priorityClassName values. Tests create them as a user would; the test
 // cluster's node agent then holds any pod whose key is missing, as a
 // kubelet does, and the API server refuses a pod of an unknown priority class.
 
-const KEYS: Record<string, string[]> = {
-  'postgresql.external': ['DATABASE_URL'],
-  'redis.external': ['REDIS_URL'],
-  smtp: ['SMTP_USER', 'SMTP_PASSWORD'],
-  unleash: ['UNLEASH_ADMIN_TOKEN', 'UNLEASH_API_TOKEN', 'DATABASE_PASSWORD'],
-  'unleash.external': ['UNLEASH_API_TOKEN'],
-  admin: ['ADMIN_USER', 'ADMIN_PASSWORD'],
-};
+/** The chart's own values: each existingSecret's secretKeys, with the key names a Secret has by default. */
+const CHART_VALUES: unknown = parse(readFileSync(join(ROOT, 'charts/mail-worker/values.yaml'), 'utf8'));
+const at = (node: unknown, path: string[]): unknown =>
+  path.reduce<unknown>((n, key) => (n && typeof n === 'object' ? (n as Record<string, unknown>)[key] : undefined), node);
 
-/** existingSecret names in a values file, by the values path that holds them. */
+/** existingSecret names in a values file, with the keys each must hold (its secretKeys over the chart's defaults). */
 export function existingSecrets(valuesFile: string): Map<string, string[]> {
   const found = new Map<string, string[]>();
   const walk = (node: unknown, path: string[]) => {
     if (!node || typeof node !== 'object') return;
     for (const [key, value] of Object.entries(node)) {
       if (key === 'existingSecret' && typeof value === 'string' && value) {
-        const keys = KEYS[path.join('.')];
-        if (!keys) throw new Error(`${valuesFile}: existingSecret at ${path.join('.')} is not one the tests know the keys of`);
+        const defaults = at(CHART_VALUES, [...path, 'secretKeys']);
+        if (!defaults) throw new Error(`${valuesFile}: existingSecret at ${path.join('.')} has no secretKeys in the chart's values`);
+        const given = (node as { secretKeys?: object }).secretKeys ?? {};
+        const keys = Object.values({ ...defaults, ...given }).filter((k): k is string => typeof k === 'string' && k !== '');
         found.set(value, [...(found.get(value) ?? []), ...keys]);
       } else walk(value, [...path, key]);
     }

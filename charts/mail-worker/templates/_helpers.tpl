@@ -74,6 +74,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
+{{- define "mail-worker.databaseSecretKey" -}}
+{{- if .Values.postgresql.enabled }}DATABASE_URL{{ else }}{{ include "mail-worker.secretKey" (dict "values" .Values.postgresql.external "key" "url" "name" "DATABASE_URL") }}{{ end }}
+{{- end }}
+
 {{/*
 A generated secret value that survives upgrades: the value stored under the
 same key of the release's live Secret, or .new (a random string of 32 when
@@ -143,19 +147,19 @@ existingSecret values). Secret values never land in the ConfigMap.
   valueFrom:
     secretKeyRef:
       name: {{ include "mail-worker.databaseSecretName" . }}
-      key: DATABASE_URL
+      key: {{ include "mail-worker.databaseSecretKey" . }}
 - name: REDIS_URL
   valueFrom:
     secretKeyRef:
       name: {{ .Values.redis.external.existingSecret | default (include "mail-worker.secretName" .) }}
-      key: REDIS_URL
+      key: {{ include "mail-worker.secretKey" (dict "values" .Values.redis.external "key" "url" "name" "REDIS_URL") }}
 {{- if and (not .Values.mailcatcher.enabled) (or .Values.smtp.user .Values.smtp.existingSecret) }}
-{{- range list "SMTP_USER" "SMTP_PASSWORD" }}
-- name: {{ . }}
+{{- range $key, $name := dict "user" "SMTP_USER" "password" "SMTP_PASSWORD" }}
+- name: {{ $name }}
   valueFrom:
     secretKeyRef:
       name: {{ $.Values.smtp.existingSecret | default (include "mail-worker.secretName" $) }}
-      key: {{ . }}
+      key: {{ include "mail-worker.secretKey" (dict "values" $.Values.smtp "key" $key "name" $name) }}
 {{- end }}
 {{- end }}
 {{- if or .Values.unleash.enabled .Values.unleash.external.url }}
@@ -163,17 +167,28 @@ existingSecret values). Secret values never land in the ConfigMap.
   valueFrom:
     secretKeyRef:
       name: {{ include "mail-worker.unleashSecretName" . }}
-      key: UNLEASH_API_TOKEN
+      key: {{ include "mail-worker.secretKey" (dict "values" (ternary .Values.unleash .Values.unleash.external .Values.unleash.enabled) "key" "apiToken" "name" "UNLEASH_API_TOKEN") }}
 {{- end }}
 {{- if or .Values.admin.user .Values.admin.existingSecret }}
-{{- range list "ADMIN_USER" "ADMIN_PASSWORD" }}
-- name: {{ . }}
+{{- range $key, $name := dict "user" "ADMIN_USER" "password" "ADMIN_PASSWORD" }}
+- name: {{ $name }}
   valueFrom:
     secretKeyRef:
       name: {{ $.Values.admin.existingSecret | default (include "mail-worker.secretName" $) }}
-      key: {{ . }}
+      key: {{ include "mail-worker.secretKey" (dict "values" $.Values.admin "key" $key "name" $name) }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+The key a credential has in the Secret that holds it: with an
+existingSecret, the one its secretKeys name (Bitnami's convention, for a
+Secret made by another tool); in the chart's own Secrets, the chart's name,
+which is also secretKeys' default. Takes values (the block holding
+existingSecret and secretKeys), key (in secretKeys) and name (the chart's).
+*/}}
+{{- define "mail-worker.secretKey" -}}
+{{- if .values.existingSecret }}{{ index .values.secretKeys .key }}{{ else }}{{ .name }}{{ end }}
 {{- end }}
 
 {{- define "mail-worker.unleashSecretName" -}}
@@ -257,18 +272,35 @@ volumeClaimTemplates:
 
 {{/*
 The Redis the app uses, as KEDA's redis scaler needs it (it cannot read a
-URL): address (host:port), databaseIndex, tls, and the user and password
-from the URL's user info, percent-decoded. Decoding: each %XX becomes a
+URL): address (host:port), databaseIndex, tls, and where its credentials
+are (secret, passwordKey, usernameKey; none when Redis asks for none).
+From the chart's own Secret, which holds the user and password of the
+URL's user info, percent-decoded (password, username): each %XX becomes a
 JSON \u00XX escape and fromJsonArray reads the string back; user info keeps
 quotes and backslashes percent-encoded, so the JSON stays well formed. Only
-ASCII escapes decode that way, so others are refused with a message.
+ASCII escapes decode that way, so others are refused with a message. With
+redis.external.existingSecret, from that Secret's secretKeys, and the
+address from a url without credentials.
 */}}
 {{- define "mail-worker.kedaRedis" -}}
 {{- if .Values.redis.enabled }}
-{{- dict "address" (printf "%s.%s.svc:6379" (include "mail-worker.componentName" (dict "root" . "component" "redis")) .Release.Namespace) "databaseIndex" "0" "tls" false "username" "" "password" "" | toJson }}
+{{- dict "address" (printf "%s.%s.svc:6379" (include "mail-worker.componentName" (dict "root" . "component" "redis")) .Release.Namespace) "databaseIndex" "0" "tls" false | toJson }}
 {{- else }}
-{{- $url := urlParse .Values.redis.external.url }}
+{{- $external := .Values.redis.external }}
+{{- if and $external.existingSecret (not $external.url) }}
+{{- fail "redis.external.existingSecret with worker.autoscaling.mode keda: KEDA cannot read the URL in a Secret; also set redis.external.url to Redis's address without credentials (e.g. rediss://redis.example:6380/0), and redis.external.secretKeys.password to the Secret's key holding the password" }}
+{{- end }}
+{{- $url := urlParse $external.url }}
 {{- $userinfo := $url.userinfo | default "" }}
+{{- $redis := dict "address" (ternary $url.host (printf "%s:6379" $url.host) (contains ":" $url.host)) "databaseIndex" (trimPrefix "/" $url.path | default "0") "tls" (eq $url.scheme "rediss") }}
+{{- if $external.existingSecret }}
+{{- if $userinfo }}
+{{- fail "redis.external.url carries credentials while redis.external.existingSecret holds the URL: keep them in the Secret only (KEDA reads the password from its key redis.external.secretKeys.password)" }}
+{{- end }}
+{{- $_ := set $redis "secret" $external.existingSecret }}
+{{- with $external.secretKeys.password }}{{ $_ := set $redis "passwordKey" . }}{{ end }}
+{{- with $external.secretKeys.username }}{{ $_ := set $redis "usernameKey" . }}{{ end }}
+{{- else }}
 {{- if regexMatch "%[89a-fA-F][0-9a-fA-F]" $userinfo }}
 {{- fail "redis.external.url: KEDA needs the Redis password without percent-encoded non-ASCII characters; use an ASCII password" }}
 {{- end }}
@@ -277,8 +309,11 @@ ASCII escapes decode that way, so others are refused with a message.
 {{- if contains ":" $decoded }}
 {{- $user = (splitn ":" 2 $decoded)._0 }}{{- $password = (splitn ":" 2 $decoded)._1 }}
 {{- end }}
-{{- $db := trimPrefix "/" $url.path | default "0" }}
-{{- dict "address" (ternary $url.host (printf "%s:6379" $url.host) (contains ":" $url.host)) "databaseIndex" $db "tls" (eq $url.scheme "rediss") "username" $user "password" $password | toJson }}
+{{- $_ := set $redis "secret" (include "mail-worker.secretName" .) }}
+{{- if $password }}{{ $_ := set $redis "password" $password }}{{ $_ := set $redis "passwordKey" "KEDA_REDIS_PASSWORD" }}{{ end }}
+{{- if $user }}{{ $_ := set $redis "username" $user }}{{ $_ := set $redis "usernameKey" "KEDA_REDIS_USERNAME" }}{{ end }}
+{{- end }}
+{{- $redis | toJson }}
 {{- end }}
 {{- end }}
 
