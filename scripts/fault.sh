@@ -85,7 +85,7 @@ log "run #$id: $count mails, each waiting ${latency} ms on the relay; the $part 
 started=$SECONDS
 deleted_at="" before="" ready_after="" longest_stall=0 last_done=-1 last_move=$SECONDS
 while :; do
-  state="$(api "$url/api/runs/$id" 2>/dev/null)" || state=""
+  state="$(api --max-time 5 "$url/api/runs/$id" 2>/dev/null)" || state=""
   if [[ -n "$state" ]]; then
     sent="$(field sent <<<"$state")" failed="$(field failed <<<"$state")" status="$(field status <<<"$state")"
     done_now=$((sent + failed))

@@ -36,7 +36,12 @@ function openSqlite(path: string): Database {
 }
 
 function openPostgres(url: string): Database {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // A connection attempt gives up after 10 s rather than never (pg's
+  // default): while a PostgreSQL pod is replaced, an attempt to an address
+  // that no longer answers would otherwise hold a request or a job until
+  // the kernel gives up, minutes later. keepAlive finds a dead peer of an
+  // idle connection the same way.
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000, keepAlive: true });
   // A client losing its connection must not crash the process: an idle one
   // is reported on the pool, one checked out (a transaction between two
   // queries, when PostgreSQL restarts) on itself, with nobody listening.
