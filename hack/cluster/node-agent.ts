@@ -16,7 +16,7 @@
 //
 // It polls the API server once a second: simpler than watches, and cheap at
 // the size of a test cluster.
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:https';
 import { parseArgs } from 'node:util';
@@ -80,6 +80,11 @@ interface DataObject {
 interface Claim {
   metadata: ObjectMeta;
   spec: { storageClassName?: string; accessModes: string[]; resources: { requests: { storage: string } }; volumeName?: string };
+  status?: { phase?: string };
+}
+interface PersistentVolume {
+  metadata: ObjectMeta;
+  spec: { hostPath: { path: string } };
   status?: { phase?: string };
 }
 interface List<T> {
@@ -228,11 +233,25 @@ async function provisionClaims(): Promise<void> {
   }
 }
 
+/** A released volume goes, folder and all, as its reclaim policy (Delete) says and a provisioner does. */
+async function reclaimVolumes(): Promise<void> {
+  const { items } = await api<List<PersistentVolume>>('GET', '/api/v1/persistentvolumes');
+  for (const volume of items) {
+    const { annotations = {}, name } = volume.metadata;
+    if (annotations['pv.kubernetes.io/provisioned-by'] !== PROVISIONER || volume.status?.phase !== 'Released') continue;
+    rmSync(volume.spec.hostPath.path, { recursive: true, force: true });
+    await api('DELETE', `/api/v1/persistentvolumes/${name}`).catch((error: Error) => {
+      if (!error.message.includes(' 404 ')) throw error;
+    });
+  }
+}
+
 async function loop(): Promise<void> {
   for (;;) {
     try {
       await checkPods();
       await provisionClaims();
+      await reclaimVolumes();
     } catch (error) {
       // The API server may be restarting or a pod gone meanwhile; try again next turn.
       console.error(`node-agent: ${(error as Error).message}`);
