@@ -286,7 +286,7 @@ t.test('the KEDA guide: the workers scale from 1 to 4 on the waiting jobs and ba
   const runSeconds = (output: string) => {
     const match = /run #\d+ completed: sent (\d+), failed (\d+) in (\d+) s/.exec(output);
     t.ok(match, 'load.sh followed the run to its end');
-    t.equal(Number(match?.[1]) + Number(match?.[2]), 3000, 'every mail of the run was sent or failed');
+    t.equal(Number(match?.[1]) + Number(match?.[2]), 4000, 'every mail of the run was sent or failed');
     return Number(match?.[3]);
   };
   const fixed = runSeconds(await walkSteps(t, env, 'keda', 1, 2));
@@ -328,7 +328,7 @@ t.test('the KEDA guide: the workers scale from 1 to 4 on the waiting jobs and ba
     describe,
   );
   const back = seen.seconds();
-  t.comment(`3,000 mails at 500 ms each, KEDA from 1 to 4 workers:\n${(await seen.stop()).join('\n')}`);
+  t.comment(`4,000 mails at 500 ms each, KEDA from 1 to 4 workers:\n${(await seen.stop()).join('\n')}`);
   t.comment(`back to 1 worker ${back} s after the run began`);
   await walkSteps(t, env, 'keda', 5);
 
