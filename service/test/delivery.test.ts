@@ -217,6 +217,22 @@ t.test('SIGTERM mid-run: in-flight jobs finish before the process exits', async 
   t.equal(duplicates(s.smtp), 0, 'a graceful stop sends nothing twice');
 });
 
+t.test('SIGTERM with Redis gone and no job running: the worker exits at once, not at the end of its grace period', async (t) => {
+  // As when a namespace is deleted: Redis and the worker get SIGTERM together.
+  const s = await stack(t, { env: { SHUTDOWN_GRACE_MS: '60000' } });
+  const worker = await spawnService(t, 'worker', s.env);
+  await s.redis.stop('SIGKILL');
+  const stopped = Date.now();
+  worker.child.kill('SIGTERM');
+  const exited = await Promise.race([worker.exited, new Promise<'waiting'>((r) => setTimeout(r, 15_000, 'waiting').unref())]);
+  t.equal(
+    exited,
+    0,
+    `exits cleanly without waiting out SHUTDOWN_GRACE_MS (${exited === 'waiting' ? 'still running after 15 s' : `${Date.now() - stopped} ms`})`,
+  );
+  if (exited === 'waiting') worker.child.kill('SIGKILL');
+});
+
 // When a part dies mid-run, on PostgreSQL as the chart runs it: each run
 // must finish on its own with sent + failed = total, every recipient's mail
 // at the SMTP server, copies only of what was in flight, and the web and

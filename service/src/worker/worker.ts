@@ -47,10 +47,20 @@ export class MailWorkers {
   readonly #workers: Worker[];
   readonly #connections: Redis[];
   readonly #options: MailWorkersOptions;
+  /** Jobs in the processor right now, over both queues. */
+  #active = 0;
 
   constructor(deps: ProcessorDeps, options: MailWorkersOptions) {
     this.#options = options;
-    const processor = createProcessor(deps);
+    const process = createProcessor(deps);
+    const processor = async (job: Job) => {
+      this.#active++;
+      try {
+        return await process(job);
+      } finally {
+        this.#active--;
+      }
+    };
     this.#connections = QUEUE_NAMES.map(() => redisConnection(options.redisUrl, 'worker'));
     const rate = limiter(options.rateLimit);
     this.#workers = QUEUE_NAMES.map((name, i) => {
@@ -96,14 +106,19 @@ export class MailWorkers {
    * Stops taking jobs and lets the active ones finish within the grace period.
    * Jobs still running after it are left to BullMQ's stalled-job check: the
    * next worker picks them up again (their outcome guard prevents a double count).
+   * With none running there is nothing to wait for: a graceful close would
+   * wait on a Redis that is gone (a namespace deleted, Redis with it) until
+   * the grace period ends, holding the pod that long.
    */
   async close(): Promise<void> {
-    const graceful = Promise.all(this.#workers.map((w) => w.close())).then(() => true);
+    const force = this.#active === 0;
+    const graceful = Promise.all(this.#workers.map((w) => w.close(force))).then(() => true);
     const timedOut = new Promise<false>((resolve) => setTimeout(resolve, this.#options.shutdownGraceMs, false).unref());
     if (!(await Promise.race([graceful, timedOut]))) {
       this.#options.log.warn(`jobs still active after ${this.#options.shutdownGraceMs} ms; leaving them to the stalled-job check`);
       await Promise.all(this.#workers.map((w) => w.close(true)));
     }
-    await Promise.all(this.#connections.map((c) => c.quit().catch(() => c.disconnect())));
+    // QUIT would wait in the offline queue for a Redis that is not there.
+    await Promise.all(this.#connections.map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
   }
 }
