@@ -111,6 +111,17 @@ t.test('recipients API', async (t) => {
     const tooLarge = await importCsv(`name,email\n${bigRows}`);
     t.equal(tooLarge.statusCode, 413);
     t.match(tooLarge.json(), { error: /larger than the import limit/ });
+    // The same file as a form's upload: multipart ends it at the limit
+    // without an error, and its first part must not be stored as the whole.
+    const tooLargeForm = multipartCsv(`name,email\n${bigRows}`);
+    const cutShort = await app.inject({
+      method: 'POST',
+      url: '/api/recipients/import',
+      headers: { 'content-type': tooLargeForm.contentType },
+      payload: tooLargeForm.body,
+    });
+    t.equal(cutShort.statusCode, 413, 'an oversized multipart file: 413');
+    t.match(cutShort.json(), { error: /larger than the import limit/ });
     const manyRows = Array.from({ length: 501 }, (_, i) => `R${i},r${i}@rows.test`).join('\n');
     const tooMany = await importCsv(`name,email\n${manyRows}`);
     t.equal(tooMany.statusCode, 400);

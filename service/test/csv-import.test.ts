@@ -50,6 +50,8 @@ t.test('CSV import on SQLite and PostgreSQL', (t) =>
       ['a header without email', 'name,mail\nA,a@b.test\n', /missing "email"/, 400],
       ['an empty file', '', /empty/, 400],
       ['unbalanced quotes', 'name,email\n"Open,open@x.test\nNext,next@x.test\n', /not valid CSV.*Quote/i, 400],
+      // csv-parse's code for this one lacks the CSV_ prefix the others have (found by fuzz-import.test.ts).
+      ['a quote inside an unquoted field', 'n"ame,email\nAnn,ann@x.test\n', /not valid CSV.*quote/i, 400],
       ['binary garbage', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe]), /not valid UTF-8|NUL bytes/, 400],
       ['NUL bytes', 'name,email\nA\u0000,a@nul.test\n', /NUL bytes/, 400],
     ];

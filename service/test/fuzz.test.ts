@@ -18,9 +18,9 @@ import { startSmtpSink } from '../../test/helpers/smtp.ts';
 // matching its schema, invalid input refused, valid input accepted. Then the
 // data it left must still add up.
 //
-// The CSV import is left out: its body is a file the document describes in
-// words only, so generated bodies would only be refused; its hostile inputs
-// are tested in api-recipients.test.ts and csv-import.test.ts.
+// The CSV import is left out here: its body is a file the document
+// describes in words only, so generated bodies would only be refused.
+// fuzz-import.test.ts fuzzes it with generated CSV files instead.
 
 const CONFIG = fileURLToPath(new URL('fuzz/schemathesis.toml', import.meta.url));
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import type { Kysely } from 'kysely';
 import type { NewRecipientRow, Tables } from '../db/schema.ts';
 import { englishOf, type Problem, problem, ProblemError } from '../problems.ts';
@@ -78,6 +78,12 @@ async function spool(source: Readable, file: string, maxBytes: number): Promise<
         throw new ImportError(413, problem('import.too_large', { maxBytes }));
       }
       if (!out.write(chunk)) await once(out, 'drain');
+    }
+    // A multipart file over its own limit (busboy's fileSize) ends early
+    // without an error, only marked truncated: storing it would import the
+    // first part of the file as if it were the whole.
+    if ((source as Readable & { truncated?: boolean }).truncated === true) {
+      throw new ImportError(413, problem('import.too_large', { maxBytes }));
     }
   } finally {
     out.end();
@@ -195,10 +201,9 @@ async function storeRows(trx: Kysely<Tables>, file: Readable, limits: ImportLimi
     }
   } catch (error) {
     if (error instanceof ImportError) throw error;
-    const code = (error as { code?: string }).code;
-    if (typeof code === 'string' && code.startsWith('CSV_')) {
-      throw new ImportError(400, problem('import.not_csv', { detail: (error as Error).message }));
-    }
+    // Not every parser error code starts with CSV_ (INVALID_OPENING_QUOTE
+    // does not): the class says it is the file's fault.
+    if (error instanceof CsvError) throw new ImportError(400, problem('import.not_csv', { detail: error.message }));
     throw error;
   }
   if (columns === undefined) throw new ImportError(400, problem('import.empty'));

@@ -22,14 +22,5 @@ export async function csvUpload(request: FastifyRequest): Promise<Readable> {
 }
 
 export function runImport(deps: WebDeps, upload: Readable): Promise<ImportResult> {
-  return importRecipientsCsv(deps.db, upload, deps.config.import).then(
-    (result) => result,
-    (error: unknown) => {
-      // @fastify/multipart ends an oversized file with this code instead of an ImportError.
-      if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
-        throw new ImportError(413, problem('import.too_large', { maxBytes: deps.config.import.maxBytes }));
-      }
-      throw error;
-    },
-  );
+  return importRecipientsCsv(deps.db, upload, deps.config.import);
 }
