@@ -21,6 +21,8 @@ export const PROBLEMS = {
   'run.relay_latency.invalid': 'relayLatencyMs must be a whole number of milliseconds from 0 to {max}',
   'run.count.too_large': 'count is {count} but only {stored} recipients are stored: add or import more first',
   'run.bulk_send.off': 'bulk sending is switched off (feature flag bulk_send_feature)',
+  'run.queue_full':
+    'Redis is full (its maxmemory): run #{id} stopped with {enqueued} of {total} mails queued; resume it from its page once the queues have drained',
   'import.no_file': 'no file: send the CSV as the multipart field "file"',
   'import.media_type': 'send the CSV as a text/csv body or as the multipart field "file"',
   'import.too_large': 'file is larger than the import limit of {maxBytes} bytes',

@@ -4,7 +4,7 @@ import t from 'tap';
 import { jobId, QUEUE_PREFIX } from '../src/queue/queues.ts';
 import { RunStore } from '../src/runs/store.ts';
 import { openDatabase } from '../src/db/database.ts';
-import { startApp } from '../../test/helpers/app.ts';
+import { csrfFrom, startApp } from '../../test/helpers/app.ts';
 import { startRedis } from '../../test/helpers/servers.ts';
 
 t.test('runs API (web mode: jobs wait in the queue)', async (t) => {
@@ -101,6 +101,43 @@ t.test('runs API (web mode: jobs wait in the queue)', async (t) => {
     // The HTML page offers no resume once complete, and does before.
     const page = await app.inject({ method: 'GET', url: `/runs/${id}` });
     t.notMatch(page.body, /action="\/runs\/\d+\/resume"/);
+  });
+
+  await t.test('Redis full (maxmemory, noeviction): 507 naming the run and what was queued; resumed once there is room', async (t) => {
+    await client.del(`${QUEUE_PREFIX}:mail-default:wait`);
+    const used = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+    await client.config('SET', 'maxmemory', String(used + 2 * 1024 * 1024));
+    t.teardown(() => client.config('SET', 'maxmemory', '0'));
+    const full = await startRun({ count: 10_000 });
+    t.equal(full.statusCode, 507);
+    t.match(full.json(), {
+      error: /^Redis is full \(its maxmemory\): run #\d+ stopped with 0 of 10000 mails queued; resume it from its page/,
+      code: 'run.queue_full',
+    });
+    const [stopped] = (await app.inject({ method: 'GET', url: '/api/runs?limit=1' })).json().items;
+    t.match(stopped, { enqueued: 0, total: 10_000 }, 'the run is stored, its cursor where Redis stopped it');
+    t.ok((await client.llen(`${QUEUE_PREFIX}:mail-default:wait`)) < 10_000, 'Redis took only part of it');
+    const page = await app.inject({ method: 'GET', url: `/runs/${stopped.id}` });
+    t.match(page.body, new RegExp(`action="/runs/${stopped.id}/resume"`), 'its page offers to resume it');
+
+    const { token, cookie } = await csrfFrom(service, `/runs/${stopped.id}`);
+    const stillFull = await app.inject({
+      method: 'POST',
+      url: `/runs/${stopped.id}/resume`,
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `_csrf=${encodeURIComponent(token)}`,
+    });
+    t.equal(stillFull.statusCode, 507, 'resumed from the page while Redis is still full: 507');
+    t.match(stillFull.body, /Redis is full/, 'and the page says why');
+
+    await client.config('SET', 'maxmemory', '0');
+    const resumed = await app.inject({ method: 'POST', url: `/api/runs/${stopped.id}/resume` });
+    t.match(resumed.json(), { id: stopped.id, enqueued: 10_000 });
+    t.equal(
+      await client.llen(`${QUEUE_PREFIX}:mail-default:wait`),
+      10_000,
+      'every job once: the ones Redis had taken were not added again',
+    );
   });
 
   await t.test('a run says how many workers listen on its queue: none in web mode, and its page says the mails wait', async (t) => {

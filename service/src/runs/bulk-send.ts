@@ -46,6 +46,15 @@ export function checkRunRequest(body: { count?: unknown; failureRate?: unknown; 
   return { count, failureRate: rate, relayLatencyMs: latency };
 }
 
+/**
+ * Redis at its maxmemory with noeviction (the chart's) refuses writes with
+ * an OOM error rather than dropping queued jobs: the run stops where it
+ * is, resumable once workers have drained the queues.
+ */
+function redisFull(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('OOM ');
+}
+
 /** The web side of a bulk send: create a run, then hand its jobs to the queue. */
 export class BulkSender {
   readonly #runs: RunStore;
@@ -103,7 +112,11 @@ export class BulkSender {
         jobs.slice(i * ENQUEUE_CHUNK, (i + 1) * ENQUEUE_CHUNK),
       );
       // The cursor moves only once every chunk of the group is in Redis.
-      await Promise.all(chunks.map((chunk) => queue.addBulk(chunk)));
+      await Promise.all(chunks.map((chunk) => queue.addBulk(chunk))).catch(async (error: unknown) => {
+        if (!redisFull(error)) throw error;
+        const stopped = await this.#runs.get(run.id);
+        throw new RunError(507, problem('run.queue_full', { id: run.id, enqueued: stopped?.enqueued ?? 0, total: stopped?.total ?? 0 }));
+      });
       await this.#runs.advanceEnqueueCursor(run.id, cursor, last.recipientId, group.length);
     }
   }

@@ -53,8 +53,8 @@ const pairKey = (key: DeliveryKey) => `${key.runId}:${key.recipientId}`;
 
 /** A run could not be created; nothing was stored. */
 export class RunError extends ProblemError {
-  declare readonly statusCode: 403 | 422;
-  constructor(statusCode: 403 | 422, p: Problem) {
+  declare readonly statusCode: 403 | 422 | 507;
+  constructor(statusCode: 403 | 422 | 507, p: Problem) {
     super(statusCode, p);
     this.name = 'RunError';
   }

@@ -226,6 +226,8 @@ const jaProblems: Record<ProblemCode, string> = {
   'run.relay_latency.invalid': 'リレー遅延は 0 から {max} までの整数（ミリ秒）で指定してください',
   'run.count.too_large': '件数 {count} に対して登録済みの宛先は {stored} 件です。先に宛先を追加またはインポートしてください',
   'run.bulk_send.off': '一斉送信はオフになっています（機能フラグ bulk_send_feature）',
+  'run.queue_full':
+    'Redis が満杯です（maxmemory）。実行 #{id} は {total} 通のうち {enqueued} 通をキューに入れたところで止まりました。キューが空いてから実行のページで再開してください',
   'import.no_file': 'ファイルがありません。CSV をマルチパートのフィールド "file" で送ってください',
   'import.media_type': 'CSV は text/csv の本文か、マルチパートのフィールド "file" で送ってください',
   'import.too_large': 'ファイルがインポートの上限 {maxBytes} バイトを超えています',

@@ -142,7 +142,12 @@ export const pages: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
     const { id } = request.params;
     const run = await deps.runs.get(id);
     if (run === undefined) return renderPage(deps, request, reply, 'error', { message: request.t('notFound') }, 404);
-    await deps.bulk.enqueue(run);
+    try {
+      await deps.bulk.enqueue(run);
+    } catch (error) {
+      if (!(error instanceof RunError)) throw error;
+      return renderPage(deps, request, reply, 'error', { message: request.t(error.problem.code, error.problem.params) }, error.statusCode);
+    }
     return reply.redirect(`/runs/${id}?notice=resumed&id=${id}`, 303);
   });
 };

@@ -44,7 +44,7 @@ export const runsApi: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => 
         tags,
         summary: 'Start a send run: pick recipients, enqueue one job each',
         body: RunRequest,
-        response: { 202: RunStarted, ...BODY_ERRORS, 403: ErrorBody, 422: ErrorBody },
+        response: { 202: RunStarted, ...BODY_ERRORS, 403: ErrorBody, 422: ErrorBody, 507: ErrorBody },
       },
       // A request that cannot be a run is 422 (a body that is not JSON at all stays 400).
       schemaErrorFormatter: validationErrors({ status: 422, missing: 'described' }),
@@ -90,7 +90,7 @@ export const runsApi: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => 
         tags,
         summary: 'Finish an interrupted enqueue, adding no job twice',
         params: IdParams,
-        response: { 202: Run, 400: ErrorBody, 404: ErrorBody },
+        response: { 202: Run, 400: ErrorBody, 404: ErrorBody, 507: ErrorBody },
       },
     },
     async (request, reply) => {
