@@ -140,7 +140,12 @@ export interface FlagSetupConfig {
   environment: string;
   /** How long to keep trying while Unleash is still starting. */
   waitMs: number;
+  /** How often the app's clients fetch the flags (the app's own setting). */
+  refreshIntervalMs: number;
 }
+
+/** UNLEASH_REFRESH_INTERVAL_MS: read by the app's clients and by the setup that waits for them. */
+const unleashRefreshIntervalMs = (read: EnvReader) => read.integer('UNLEASH_REFRESH_INTERVAL_MS', 5000, 500, 3_600_000);
 
 /** What `mail-worker setup-flags` reads: only the Unleash Admin API's address and token. */
 export function loadFlagSetupConfig(env: Env = process.env): FlagSetupConfig {
@@ -155,6 +160,7 @@ export function loadFlagSetupConfig(env: Env = process.env): FlagSetupConfig {
     adminToken: adminToken ?? '',
     environment: read.string('UNLEASH_ENVIRONMENT', 'development'),
     waitMs: read.integer('UNLEASH_SETUP_WAIT_MS', 120_000, 0, 3_600_000),
+    refreshIntervalMs: unleashRefreshIntervalMs(read),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
@@ -207,7 +213,7 @@ export function loadConfig(env: Env = process.env): Config {
             url: unleashUrl,
             ...(apiToken !== undefined ? { apiToken } : {}),
             environment: read.string('UNLEASH_ENVIRONMENT', 'development'),
-            refreshIntervalMs: read.integer('UNLEASH_REFRESH_INTERVAL_MS', 5000, 500, 3_600_000),
+            refreshIntervalMs: unleashRefreshIntervalMs(read),
             ...(read.optional('UNLEASH_BACKUP_PATH') !== undefined ? { backupPath: read.string('UNLEASH_BACKUP_PATH', '') } : {}),
           },
     unleashUiUrl: read.url('UNLEASH_UI_URL', undefined, ['http:', 'https:']),

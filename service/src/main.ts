@@ -82,7 +82,16 @@ async function setupFlags(): Promise<number> {
   const deadline = Date.now() + config.waitMs;
   for (;;) {
     try {
-      await setupUnleashFlags({ ...config, log: (line) => console.log(line) });
+      const result = await setupUnleashFlags({ ...config, log: (line) => console.log(line) });
+      if (Object.values(result).includes('created')) {
+        // A flag is created, then switched on: a client that fetched in
+        // between holds it off until its next fetch. Ending one fetch
+        // interval later means that when this hook returns (and with it
+        // helm --wait and scripts/deploy.sh), the app's pods hold the flags
+        // as made, and a learner's first run is not refused.
+        console.log(`waiting ${config.refreshIntervalMs} ms, one fetch of the app's Unleash clients`);
+        await new Promise((resolve) => setTimeout(resolve, config.refreshIntervalMs));
+      }
       return 0;
     } catch (error) {
       const unreachable = error instanceof UnleashAdminError && error.message.startsWith('cannot reach');
