@@ -105,7 +105,9 @@ if ((stored < count)); then
   log "importing $to_import recipients (have $stored, need $count)"
   csv="$(mktemp)"
   trap 'rm -f "$csv"' EXIT
-  { echo 'name,email'; for ((i = 0; i < to_import; i++)); do echo "Load $RANDOM$i,load-$(date +%s)-$i@load.test"; done; } >"$csv"
+  # awk, not a shell loop: 100,000 rows in a moment rather than minutes.
+  awk -v n="$to_import" -v stamp="$(date +%s)" \
+    'BEGIN { print "name,email"; for (i = 0; i < n; i++) printf "Load %d,load-%s-%d@load.test\n", i, stamp, i }' >"$csv"
   api -X POST -H 'content-type: text/csv' --data-binary "@$csv" "$url/api/recipients/import" | field imported | xargs -I{} echo "imported {}" >&2
 fi
 
