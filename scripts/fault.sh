@@ -4,6 +4,7 @@
 # the part's pod once a quarter of the mails are done (its StatefulSet or
 # Deployment starts a new one), follows the run to its end and counts the
 # mails that reached Mailpit, to see whether any was lost or sent twice.
+# The web is killed instead while it enqueues a run, and the run resumed.
 set -euo pipefail
 
 usage() {
@@ -11,7 +12,10 @@ usage() {
 usage: scripts/fault.sh PART [--env ENV] [--url URL] [--count N] [--relay-latency MS]
                              [--stall-timeout S]
 
-  PART                the pod to delete mid-run: worker, redis, postgresql or mailpit
+  PART                the pod to delete mid-run: worker, redis, postgresql or mailpit;
+                      or web: its pods are killed (SIGKILL a second after SIGTERM)
+                      while the run's jobs are being queued, and the run resumed
+                      (give it --count 50000 or more: a smaller run is queued too fast)
   --env ENV           the release scripts/deploy.sh --env ENV installed (default: dev):
                       release mail-worker in namespace mail-ENV
   --url URL           its web (default: http://mail-worker.localhost, the Ingress)
@@ -50,9 +54,9 @@ source "$here/lib/common.sh"
 # shellcheck source=lib/api.sh
 source "$here/lib/api.sh"
 case "$part" in
-  worker | redis | postgresql | mailpit) ;;
+  worker | redis | postgresql | mailpit | web) ;;
   "") usage >&2; exit 2 ;;
-  *) die "PART must be worker, redis, postgresql or mailpit, not $part" ;;
+  *) die "PART must be worker, redis, postgresql, mailpit or web, not $part" ;;
 esac
 [[ "$count" =~ ^[1-9][0-9]*$ ]] || die "--count must be a whole number above 0, not $count"
 [[ "$stall_timeout" =~ ^[1-9][0-9]*$ ]] || die "--stall-timeout must be whole seconds, not $stall_timeout"
@@ -63,10 +67,6 @@ selector="app.kubernetes.io/instance=$release,app.kubernetes.io/component=$part"
 kubectl -n "$ns" get pods -l "$selector" -o name | grep -q . ||
   die "no $part pod in namespace $ns: deploy first (scripts/deploy.sh --env $env)"
 
-# Mailpit's API through the API server's proxy to its Service: no port-forward.
-mailpit_api="/api/v1/namespaces/$ns/services/http:$release-mailpit:http/proxy/api/v1"
-mailpit_total() { kubectl get --raw "$mailpit_api/messages?limit=1" | field total; }
-kubectl delete --raw "$mailpit_api/messages" >/dev/null
 # The part's pods as "uid ready" lines: a StatefulSet's new pod has the old
 # one's name, not its uid.
 pods() {
@@ -75,6 +75,54 @@ pods() {
 }
 # A Ready pod that was not there at the deletion.
 new_pod_ready() { pods | awk -v before="$before" 'index(before, $1) == 0 && $2 == "true" { found = 1 } END { exit !found }'; }
+
+# The web's pods, killed while they queue a run's jobs: a second after
+# SIGTERM (--grace-period=1) the kernel kills them, as it would a pod over
+# its memory limit, so the request cannot finish. The run is stored, its
+# jobs queued up to its cursor; a resume queues the rest, none twice.
+if [[ "$part" == web ]]; then
+  newest() { api --max-time 5 "$url/api/runs?limit=1" 2>/dev/null; }
+  before_id="$(newest | field id)"
+  loader_log="$(mktemp)"
+  trap 'rm -f "$loader_log"' EXIT
+  "$here/load.sh" --url "$url" --count "$count" --no-wait >"$loader_log" 2>&1 &
+  loader=$!
+  log "starting a $count-mail run; the web pods go once part of its jobs are queued"
+  while :; do
+    state="$(newest)" || state=""
+    id="$(field id <<<"$state")"
+    if [[ -n "$id" && "$id" != "${before_id:-}" ]]; then
+      enqueued="$(field enqueued <<<"$state")"
+      ((enqueued < count)) || die "run #$id was queued whole before the web could be killed: give a larger --count"
+      break
+    fi
+    kill -0 "$loader" 2>/dev/null || die "load.sh ended before its run was listed: $(cat "$loader_log")"
+    sleep 0.2
+  done
+  before="$(pods | cut -d' ' -f1 | tr '\n' ' ')"
+  kubectl -n "$ns" delete pods -l "$selector" --grace-period=1 --wait=false >/dev/null
+  deleted_at=$SECONDS
+  log "killed the web pods with run #$id at $enqueued of $count jobs queued"
+  wait "$loader" && answer="answered" || answer="got no answer"
+  until new_pod_ready; do
+    ((SECONDS - deleted_at < stall_timeout)) || die "no new web pod Ready $stall_timeout s after the kill (kubectl -n $ns describe pods -l $selector)"
+    sleep 1
+  done
+  wait_ready "$url" "$stall_timeout"
+  stopped="$(api "$url/api/runs/$id" | field enqueued)"
+  echo "web pods killed mid-enqueue: run #$id had $stopped of $count jobs queued; load.sh's request $answer"
+  echo "  a new web pod was Ready $((SECONDS - deleted_at)) s after the kill"
+  if ((stopped < count)); then
+    resumed="$(api -X POST "$url/api/runs/$id/resume" | field enqueued)"
+    echo "  resumed (POST /api/runs/$id/resume, the run page's Resume button): $resumed of $count queued"
+  fi
+  exit 0
+fi
+
+# Mailpit's API through the API server's proxy to its Service: no port-forward.
+mailpit_api="/api/v1/namespaces/$ns/services/http:$release-mailpit:http/proxy/api/v1"
+mailpit_total() { kubectl get --raw "$mailpit_api/messages?limit=1" | field total; }
+kubectl delete --raw "$mailpit_api/messages" >/dev/null
 
 queued="$("$here/load.sh" --url "$url" --count "$count" --relay-latency "$latency" --no-wait 2>&1)" ||
   die "the run did not start: $queued"

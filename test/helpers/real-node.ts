@@ -81,3 +81,26 @@ export async function serviceUrl(ns: string, service: string, portName: string):
   if (!port) throw new Error(`service ${ns}/${service} has no port named ${portName}`);
   return `http://${s.spec.clusterIP}:${port.port}`;
 }
+
+/**
+ * A pod's memory as the real node's kernel holds it, from its cgroup (v1,
+ * under /mail-worker-real-node: docs/test-cluster.md): the resident memory
+ * of its containers now, the pod's limit, and how often the OOM killer
+ * acted in it. Undefined once the pod is gone.
+ */
+export function podMemory(uid: string): { rss: number; limit: number; oomKills: number } | undefined {
+  for (const qos of ['burstable', 'guaranteed', 'besteffort']) {
+    const dir = `/sys/fs/cgroup/memory/mail-worker-real-node/kubepods/${qos === 'guaranteed' ? '' : `${qos}/`}pod${uid}`;
+    try {
+      const read = (file: string) => readFileSync(join(dir, file), 'utf8');
+      return {
+        rss: Number(/^total_rss (\d+)$/m.exec(read('memory.stat'))?.[1]),
+        limit: Number(read('memory.limit_in_bytes')),
+        oomKills: Number(/^oom_kill (\d+)$/m.exec(read('memory.oom_control'))?.[1] ?? 0),
+      };
+    } catch {
+      // not under this QoS class
+    }
+  }
+  return undefined;
+}

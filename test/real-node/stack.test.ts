@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap';
-import { getJson, helmRun, podsNotReady, describeNamespace, waitFor } from '../helpers/cluster.ts';
+import { getJson, helmRun, kubectl, podsNotReady, describeNamespace, waitFor } from '../helpers/cluster.ts';
 import { helm4 } from '../helpers/helm.ts';
 import type { FlagsSnapshot } from '../../service/src/flags/flags.ts';
 import { prepareWalk, walk, walkSteps } from '../helpers/guides.ts';
-import { serviceUrl } from '../helpers/real-node.ts';
+import { podMemory, serviceUrl } from '../helpers/real-node.ts';
 
 // The dev environment's whole stack on the real node, installed and driven
 // the way the queues, Unleash, HPA and KEDA guides do it (scripts/scenario.sh
@@ -364,4 +364,62 @@ t.test('the KEDA guide from zero: a run queued with no worker says so on its pag
   t.equal(firstSeen?.workers, 0, 'when the run was queued, no worker listened on its queue');
   t.match(firstSeen?.page, /data-field="no-workers">No worker is running/, 'and its page said so');
   t.ok(firstWorker, `a worker listened ${firstWorker?.toFixed(1)} s after the run was queued`);
+});
+
+t.test('the faults guide: the web killed mid-enqueue; the run stops at its cursor and is resumed whole', async (t) => {
+  const output = await walkSteps(t, env, 'faults', 6);
+  const killed = /web pods killed mid-enqueue: run #(\d+) had (\d+) of 50000 jobs queued; load\.sh's request got no answer/.exec(output);
+  t.ok(killed, 'the web was killed before it answered the run');
+  t.ok(Number(killed?.[2]) < 50_000, `the new web pod showed the run stopped at ${killed?.[2]} of 50,000 queued`);
+  t.match(
+    output,
+    /resumed \(POST \/api\/runs\/\d+\/resume, the run page's Resume button\): 50000 of 50000 queued/,
+    'the resume queued the rest',
+  );
+  t.match(await api<Run & { enqueued: number }>(`/api/runs/${killed?.[1]}`), { total: 50_000, enqueued: 50_000 }, 'the run is whole');
+});
+
+t.test("the faults guide, too much at once: a 100,000-mail run and a file over the limit, within the web pod's memory", async (t) => {
+  interface Pod {
+    metadata: { uid: string };
+    status: { containerStatuses?: { restartCount: number }[] };
+  }
+  const webPods = async () => (await getJson<{ items: Pod[] }>(['pods', '-n', ns, '-l', 'app.kubernetes.io/component=web'])).items;
+  const restarts = (pods: Pod[]) => pods.flatMap((p) => p.status.containerStatuses ?? []).reduce((sum, c) => sum + c.restartCount, 0);
+  const pods = await webPods();
+  // The kernel's own account, every quarter second: what `kubectl top`
+  // shows a minute late and averaged, this sees at its peak.
+  let peak = 0;
+  let limit = 0;
+  let oomKills = 0;
+  const sampling = every(t, 250, async () => {
+    for (const pod of pods) {
+      const memory = podMemory(pod.metadata.uid);
+      if (memory === undefined) continue;
+      [peak, limit, oomKills] = [Math.max(peak, memory.rss), memory.limit, Math.max(oomKills, memory.oomKills)];
+    }
+  });
+  const output = await walkSteps(t, env, 'faults', 7);
+  await sampling.stop();
+
+  const id = Number(/run 1\/1: #(\d+), 100000 mails through/.exec(output)?.[1]);
+  t.ok(id, 'load.sh started a 100,000-mail run');
+  t.match(
+    await api<Run & { enqueued: number }>(`/api/runs/${id}`),
+    { total: 100_000, enqueued: 100_000 },
+    'every one of its jobs is queued',
+  );
+  t.match(
+    output,
+    /larger than the import limit of 20971520 bytes[^\n]*"code":"import\.too_large"/,
+    'the 30 MB file was refused with 413, naming the limit',
+  );
+  t.equal(oomKills, 0, 'the kernel killed nothing in the web pod');
+  t.equal(restarts(await webPods()), restarts(pods), 'no web container restarted');
+  const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
+  t.ok(limit > 0 && peak < limit, `the web pod's resident memory peaked at ${mib(peak)} of its ${mib(limit)} limit`);
+  const redis = await kubectl(['-n', ns, 'exec', `${release}-redis-0`, '--', 'redis-cli', 'info', 'memory']);
+  t.comment(
+    `Redis with the run's jobs: ${/used_memory_human:(\S+)/.exec(redis)?.[1]} of maxmemory ${/maxmemory_human:(\S+)/.exec(redis)?.[1]}`,
+  );
 });
