@@ -309,6 +309,36 @@ t.test('every pod and container carries the security defaults, resources and pro
   }
 });
 
+t.test("the third-party pods have their own security contexts; the app's do not reach them", async (t) => {
+  const ms = render(h4, {
+    valuesFiles: [`${CHART}/ci/unleash-hardened.yaml`],
+    set: { 'securityContext.runAsUser': 4242, 'podSecurityContext.runAsUser': 4243, 'redis.containerSecurityContext.runAsUser': 999 },
+  });
+  const pods = Object.fromEntries(
+    ms
+      .filter((m) => ['Deployment', 'StatefulSet'].includes(String(m.kind)))
+      .map((w) => [String(w.metadata?.labels?.['app.kubernetes.io/component']), podSpec(w) as PodSpec]),
+  );
+  t.same(Object.keys(pods).sort(), ['mailpit', 'postgresql', 'redis', 'unleash', 'unleash-db', 'web', 'worker']);
+  for (const app of ['web', 'worker']) {
+    t.equal(pods[app]!.securityContext?.runAsUser, 4243, `${app}: the app's pod context`);
+    t.equal(
+      (pods[app]!.containers[0]!.securityContext as { runAsUser?: number } | undefined)?.runAsUser,
+      4242,
+      `${app}: the app's container context`,
+    );
+  }
+  const uids = { mailpit: 1001, postgresql: 70, redis: 999, unleash: 1001, 'unleash-db': 70 };
+  for (const [part, uid] of Object.entries(uids)) {
+    t.equal(pods[part]!.securityContext?.runAsUser, uid, `${part}: its own pod context (uid ${uid})`);
+    t.equal(
+      (pods[part]!.containers[0]!.securityContext as { runAsUser?: number } | undefined)?.runAsUser,
+      part === 'redis' ? 999 : undefined,
+      `${part}: its own container context`,
+    );
+  }
+});
+
 t.test('the schema refuses what cannot work', async (t) => {
   t.match(renderError(h4, { set: { 'rollout.strategy': 'linear' } }), /rollout\/strategy.*canary.*blueGreen/);
   t.match(renderError(h4, { set: { 'worker.autoscaling.mode': 'cpu' } }), /worker\/autoscaling\/mode.*none.*hpa.*keda/);

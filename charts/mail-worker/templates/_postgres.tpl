@@ -1,7 +1,8 @@
 {{/*
 A single-instance PostgreSQL (StatefulSet + Service), used for the app's
 database and for Unleash's. Arguments: root, component, database, username,
-secret (name), passwordKey, values (persistence, resources, image).
+secret (name), passwordKey, values (persistence, resources, image,
+podSecurityContext, containerSecurityContext).
 */}}
 {{- define "mail-worker.postgres" -}}
 {{- $name := include "mail-worker.componentName" (dict "root" .root "component" .component) }}
@@ -44,12 +45,7 @@ spec:
     spec:
       automountServiceAccountToken: false
       securityContext:
-        runAsNonRoot: true
-        runAsUser: 70
-        runAsGroup: 70
-        fsGroup: 70
-        seccompProfile:
-          type: RuntimeDefault
+        {{- toYaml .values.podSecurityContext | nindent 8 }}
       containers:
         - name: postgresql
           image: {{ printf "%s:%s" .values.image.repository .values.image.tag }}
@@ -90,7 +86,7 @@ spec:
           resources:
             {{- toYaml .values.resources | nindent 12 }}
           securityContext:
-            {{- include "mail-worker.containerSecurityContext" .root | nindent 12 }}
+            {{- toYaml .values.containerSecurityContext | nindent 12 }}
           volumeMounts:
             - name: data
               mountPath: /var/lib/postgresql/data
