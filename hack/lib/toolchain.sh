@@ -34,13 +34,17 @@ ensure_mailpit() {
 }
 
 # helm-docs and helm-values-schema-json (the Helm plugin's program), which
-# generate the chart's README values table and values.schema.json:
-# HELM_DOCS_BIN and HELM_SCHEMA_BIN point at them.
+# generate the chart's README values table and values.schema.json, and
+# kube-score, the chart scorer: HELM_DOCS_BIN, HELM_SCHEMA_BIN and
+# KUBE_SCORE_BIN point at them.
 ensure_chart_tools() {
   go_wrapper_build helm-docs github.com/norwoodj/helm-docs "$HELM_DOCS_VERSION" "$HELM_DOCS_VERSION" \
     "-X main.version=${HELM_DOCS_VERSION#v}" github.com/norwoodj/helm-docs/cmd/helm-docs
   go_wrapper_build helm-values-schema github.com/losisin/helm-values-schema-json/v2 "$HELM_VALUES_SCHEMA_VERSION" \
     "$HELM_VALUES_SCHEMA_VERSION" "-X main.Version=$HELM_VALUES_SCHEMA_VERSION" github.com/losisin/helm-values-schema-json/v2
+  go_wrapper_build kube-score github.com/zegl/kube-score "$KUBE_SCORE_VERSION" "$KUBE_SCORE_VERSION" \
+    "-X main.version=${KUBE_SCORE_VERSION#v}" github.com/zegl/kube-score/cmd/kube-score
+  export KUBE_SCORE_BIN="$MAIL_WORKER_CACHE/bin/kube-score-$KUBE_SCORE_VERSION/kube-score"
   export HELM_DOCS_BIN="$MAIL_WORKER_CACHE/bin/helm-docs-$HELM_DOCS_VERSION/helm-docs"
   export HELM_SCHEMA_BIN="$MAIL_WORKER_CACHE/bin/helm-values-schema-$HELM_VALUES_SCHEMA_VERSION/helm-values-schema-json"
 }

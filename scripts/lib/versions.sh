@@ -30,6 +30,8 @@ PROMETHEUS_VERSION=v0.316.0
 # from the annotations in values.yaml (hack/chart-docs.sh).
 HELM_DOCS_VERSION=v1.14.2
 HELM_VALUES_SCHEMA_VERSION=v2.3.1
+# The chart scorer test/chart-score.test.ts runs over every environment.
+KUBE_SCORE_VERSION=v1.20.0
 # The API fuzzer the suite runs against /openapi.json (PyPI, in a venv).
 SCHEMATHESIS_VERSION=4.32.5
 # The mail catcher the chart deploys (its image tag is this version's minor).
