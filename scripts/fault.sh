@@ -4,7 +4,8 @@
 # the part's pod once a quarter of the mails are done (its StatefulSet or
 # Deployment starts a new one), follows the run to its end and counts the
 # mails that reached Mailpit, to see whether any was lost or sent twice.
-# The web is killed instead while it enqueues a run, and the run resumed.
+# The web is killed instead while it imports a CSV and while it queues a
+# run, and the run resumed.
 set -euo pipefail
 
 usage() {
@@ -14,8 +15,9 @@ usage: scripts/fault.sh PART [--env ENV] [--url URL] [--count N] [--relay-latenc
 
   PART                the pod to delete mid-run: worker, redis, postgresql or mailpit;
                       or web: its pods are killed (SIGKILL a second after SIGTERM)
-                      while the run's jobs are being queued, and the run resumed
-                      (give it --count 50000 or more: a smaller run is queued too fast)
+                      while they import a CSV of --count rows, then while they queue
+                      a run of --count mails, which is then resumed (give it
+                      --count 50000 or more: less is done before the kill lands)
   --env ENV           the release scripts/deploy.sh --env ENV installed (default: dev):
                       release mail-worker in namespace mail-ENV
   --url URL           its web (default: http://mail-worker.localhost, the Ingress)
@@ -76,16 +78,52 @@ pods() {
 # A Ready pod that was not there at the deletion.
 new_pod_ready() { pods | awk -v before="$before" 'index(before, $1) == 0 && $2 == "true" { found = 1 } END { exit !found }'; }
 
-# The web's pods, killed while they queue a run's jobs: a second after
-# SIGTERM (--grace-period=1) the kernel kills them, as it would a pod over
-# its memory limit, so the request cannot finish. The run is stored, its
-# jobs queued up to its cursor; a resume queues the rest, none twice.
+# The web's pods, killed while they work: a second after SIGTERM
+# (--grace-period=1) the kernel kills them, as it would a pod over its
+# memory limit, so the request in hand cannot finish. First a CSV import,
+# which must be stored whole or not at all; then a run's enqueue, which
+# stops at its cursor and is resumed, no job queued twice.
 if [[ "$part" == web ]]; then
+  kill_web() {
+    before="$(pods | cut -d' ' -f1 | tr '\n' ' ')"
+    kubectl -n "$ns" delete pods -l "$selector" --grace-period=1 --wait=false >/dev/null
+    deleted_at=$SECONDS
+    log "killed the web pods $1"
+  }
+  new_web_ready() {
+    until new_pod_ready; do
+      ((SECONDS - deleted_at < stall_timeout)) || die "no new web pod Ready $stall_timeout s after the kill (kubectl -n $ns describe pods -l $selector)"
+      sleep 1
+    done
+    wait_ready "$url" "$stall_timeout"
+    echo "  a new web pod was Ready $((SECONDS - deleted_at)) s after the kill"
+  }
+  recipients() { api --max-time 5 "$url/api/recipients?limit=1" | field total; }
+  scratch="$(mktemp -d)"
+  trap 'rm -rf "$scratch"' EXIT
+
+  awk -v n="$count" -v stamp="$(date +%s)" \
+    'BEGIN { print "name,email"; for (i = 0; i < n; i++) printf "Fault %d,fault-%s-%d@fault.test\n", i, stamp, i }' >"$scratch/import.csv"
+  stored_before="$(recipients)"
+  since="$(date -u -d '1 second ago' +%Y-%m-%dT%H:%M:%SZ)"
+  api -H 'content-type: text/csv' --data-binary "@$scratch/import.csv" "$url/api/recipients/import" >"$scratch/import.out" 2>&1 &
+  importer=$!
+  log "importing $count recipients; the web pods go once they log the request"
+  until kubectl -n "$ns" logs -l "$selector" --since-time="$since" --tail=-1 2>/dev/null | grep -q '"url":"/api/recipients/import"'; do
+    kill -0 "$importer" 2>/dev/null || die "the import ended before the web logged it: $(cat "$scratch/import.out")"
+    sleep 0.2
+  done
+  kill_web "with the import in hand"
+  wait "$importer" && answer="answered: $(field imported <"$scratch/import.out") imported" || answer="got no answer"
+  new_web_ready
+  stored_after="$(recipients)"
+  echo "web pods killed mid-import: the import of $count rows $answer; recipients $stored_before before, $stored_after after"
+  ((stored_after == stored_before || stored_after == stored_before + count)) ||
+    die "the import was stored in part: $((stored_after - stored_before)) of $count rows"
+
   newest() { api --max-time 5 "$url/api/runs?limit=1" 2>/dev/null; }
   before_id="$(newest | field id)"
-  loader_log="$(mktemp)"
-  trap 'rm -f "$loader_log"' EXIT
-  "$here/load.sh" --url "$url" --count "$count" --no-wait >"$loader_log" 2>&1 &
+  "$here/load.sh" --url "$url" --count "$count" --no-wait >"$scratch/load.out" 2>&1 &
   loader=$!
   log "starting a $count-mail run; the web pods go once part of its jobs are queued"
   while :; do
@@ -96,22 +134,14 @@ if [[ "$part" == web ]]; then
       ((enqueued < count)) || die "run #$id was queued whole before the web could be killed: give a larger --count"
       break
     fi
-    kill -0 "$loader" 2>/dev/null || die "load.sh ended before its run was listed: $(cat "$loader_log")"
+    kill -0 "$loader" 2>/dev/null || die "load.sh ended before its run was listed: $(cat "$scratch/load.out")"
     sleep 0.2
   done
-  before="$(pods | cut -d' ' -f1 | tr '\n' ' ')"
-  kubectl -n "$ns" delete pods -l "$selector" --grace-period=1 --wait=false >/dev/null
-  deleted_at=$SECONDS
-  log "killed the web pods with run #$id at $enqueued of $count jobs queued"
+  kill_web "with run #$id at $enqueued of $count jobs queued"
   wait "$loader" && answer="answered" || answer="got no answer"
-  until new_pod_ready; do
-    ((SECONDS - deleted_at < stall_timeout)) || die "no new web pod Ready $stall_timeout s after the kill (kubectl -n $ns describe pods -l $selector)"
-    sleep 1
-  done
-  wait_ready "$url" "$stall_timeout"
+  new_web_ready
   stopped="$(api "$url/api/runs/$id" | field enqueued)"
   echo "web pods killed mid-enqueue: run #$id had $stopped of $count jobs queued; load.sh's request $answer"
-  echo "  a new web pod was Ready $((SECONDS - deleted_at)) s after the kill"
   if ((stopped < count)); then
     resumed="$(api -X POST "$url/api/runs/$id/resume" | field enqueued)"
     echo "  resumed (POST /api/runs/$id/resume, the run page's Resume button): $resumed of $count queued"

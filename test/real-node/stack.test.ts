@@ -366,18 +366,29 @@ t.test('the KEDA guide from zero: a run queued with no worker says so on its pag
   t.ok(firstWorker, `a worker listened ${firstWorker?.toFixed(1)} s after the run was queued`);
 });
 
-t.test('the faults guide: the web killed mid-enqueue; the run stops at its cursor and is resumed whole', async (t) => {
-  const output = await walkSteps(t, env, 'faults', 6);
-  const killed = /web pods killed mid-enqueue: run #(\d+) had (\d+) of 50000 jobs queued; load\.sh's request got no answer/.exec(output);
-  t.ok(killed, 'the web was killed before it answered the run');
-  t.ok(Number(killed?.[2]) < 50_000, `the new web pod showed the run stopped at ${killed?.[2]} of 50,000 queued`);
-  t.match(
-    output,
-    /resumed \(POST \/api\/runs\/\d+\/resume, the run page's Resume button\): 50000 of 50000 queued/,
-    'the resume queued the rest',
-  );
-  t.match(await api<Run & { enqueued: number }>(`/api/runs/${killed?.[1]}`), { total: 50_000, enqueued: 50_000 }, 'the run is whole');
-});
+t.test(
+  'the faults guide: the web killed mid-import stores all or nothing; killed mid-enqueue, the run stops at its cursor and is resumed whole',
+  async (t) => {
+    const output = await walkSteps(t, env, 'faults', 6);
+    const cut =
+      /web pods killed mid-import: the import of 50000 rows (answered: (\d+) imported|got no answer); recipients (\d+) before, (\d+) after/.exec(
+        output,
+      );
+    t.ok(cut, 'fault.sh reported the import it cut');
+    const stored = Number(cut?.[4]) - Number(cut?.[3]);
+    if (cut?.[2] === undefined) t.equal(stored, 0, 'the import got no answer, and stored nothing');
+    else t.equal(stored, Number(cut[2]), `the import answered before the kill, and all its ${cut[2]} rows were stored`);
+    const killed = /web pods killed mid-enqueue: run #(\d+) had (\d+) of 50000 jobs queued; load\.sh's request got no answer/.exec(output);
+    t.ok(killed, 'the web was killed before it answered the run');
+    t.ok(Number(killed?.[2]) < 50_000, `the new web pod showed the run stopped at ${killed?.[2]} of 50,000 queued`);
+    t.match(
+      output,
+      /resumed \(POST \/api\/runs\/\d+\/resume, the run page's Resume button\): 50000 of 50000 queued/,
+      'the resume queued the rest',
+    );
+    t.match(await api<Run & { enqueued: number }>(`/api/runs/${killed?.[1]}`), { total: 50_000, enqueued: 50_000 }, 'the run is whole');
+  },
+);
 
 t.test("the faults guide, too much at once: a 100,000-mail run and a file over the limit, within the web pod's memory", async (t) => {
   interface Pod {
