@@ -262,25 +262,32 @@ items:
     metadata: { name: argocd-secret, labels: { app.kubernetes.io/part-of: argocd } }
     stringData: { server.secretkey: test-cluster-only }
 EOF
+  # What install-addons.sh gives Argo CD on kind: this repository's settings.
+  kubectl -n argocd patch configmap argocd-cm --type merge --patch-file "$MAIL_WORKER_ROOT/argocd/argocd-cm.yaml" >/dev/null
   redis_port="$(free_port)"
   mkdir -p "$dir/argocd/redis" "$dir/argocd/tmp"
   start argocd-redis redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$dir/argocd/redis" \
     --save '' --appendonly no
   wait_until argocd-redis 20 redis-cli -p "$redis_port" ping
 
-  # The repo server renders charts with the `helm` on its PATH: Helm 3, as
-  # the Argo CD release under test bundles.
+  # The repo server renders charts with the `helm` on its PATH: Helm 4, as
+  # the Argo CD release under test bundles (3.5 and later). It also runs the
+  # image's git-verify-wrapper.sh on every commit it reads (3.6, GPG or
+  # not), from the release's hack/ folder, as the image copies it.
   mkdir -p "$dir/argocd/bin"
-  ln -sf "$HELM3_BIN" "$dir/argocd/bin/helm"
+  ln -sf "$HELM4_BIN" "$dir/argocd/bin/helm"
+  install -m 755 "$(argocd_module_dir)/hack/git-verify-wrapper.sh" "$dir/argocd/bin/"
   local argocd=("$ARGOCD_BIN")
   repo_port="$(free_port)"
   # Its git credential helper's socket defaults to one path in /tmp for the
   # whole machine: a second cluster, or one of another user, could not bind.
+  # Plain gRPC on loopback: no TLS, so no client CA for mutual TLS either
+  # (3.6 names one by default and refuses it beside --disable-tls).
   ARGOCD_BINARY_NAME=argocd-repo-server TMPDIR="$dir/argocd/tmp" ARGOCD_GPG_ENABLED=false \
     ARGOCD_ASK_PASS_SOCK="$dir/argocd/ask-pass.sock" \
     PATH="$dir/argocd/bin:$PATH" start argocd-repo-server "${argocd[@]}" \
     --address 127.0.0.1 --port "$repo_port" --metrics-address 127.0.0.1 --metrics-port "$(free_port)" \
-    --redis "127.0.0.1:$redis_port" --disable-tls --loglevel warn
+    --redis "127.0.0.1:$redis_port" --disable-tls --client-ca-path '' --loglevel warn
   wait_until argocd-repo-server 60 bash -c "exec 3<>/dev/tcp/127.0.0.1/$repo_port"
 
   KUBECONFIG="$dir/kubeconfig" ARGOCD_FAKE_IN_CLUSTER=true ARGOCD_BINARY_NAME=argocd-application-controller \

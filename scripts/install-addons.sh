@@ -5,7 +5,7 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: scripts/install-addons.sh [--monitoring] [--skip NAME]... [--uninstall]
+usage: scripts/install-addons.sh [--for GUIDE] [--monitoring] [--skip NAME]... [--uninstall]
 
 Installs into the current kubectl context:
   argocd         Argo CD (namespace argocd)
@@ -13,6 +13,10 @@ Installs into the current kubectl context:
   keda           KEDA (namespace keda)
   monitoring     kube-prometheus-stack: Prometheus, Grafana (namespace monitoring), only with --monitoring
 Options:
+  --for GUIDE    only what one guide needs, the least memory (README.md says how much):
+                 queues, hpa, unleash, faults: none of them (cluster-up.sh gave
+                 metrics-server and Traefik); keda: KEDA; canary, blue-green:
+                 Argo Rollouts; analysis: Argo Rollouts and monitoring; argocd: all
   --monitoring   also install Prometheus and Grafana (needed for rollout analysis)
   --skip NAME    leave one out (repeatable): argocd, rollouts, keda
   --uninstall    remove them again (the same names, --skip and --monitoring):
@@ -27,6 +31,16 @@ uninstall=false
 while (($# > 0)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
+    --for)
+      case "${2:-}" in
+        queues | hpa | unleash | faults) skip+="argocd rollouts keda " ;;
+        keda) skip+="argocd rollouts " ;;
+        canary | blue-green) skip+="argocd keda " ;;
+        analysis) skip+="argocd keda "; monitoring=true ;;
+        argocd) monitoring=true ;;
+        *) echo "--for needs a guide: queues, hpa, unleash, faults, keda, canary, blue-green, analysis or argocd" >&2; exit 2 ;;
+      esac
+      shift 2 ;;
     --monitoring) monitoring=true; shift ;;
     --skip) skip+="${2:?--skip needs a value} "; shift 2 ;;
     --uninstall) uninstall=true; shift ;;
@@ -107,6 +121,8 @@ if [[ "$skip" != *" argocd "* ]]; then
   kubectl apply -n argocd --server-side --force-conflicts \
     -f "$argocd_manifest" >/dev/null
   kubectl -n argocd rollout status deployment/argocd-server --timeout=5m >/dev/null
+  # This repository's settings: a health check for HPAs (why: the file says).
+  kubectl -n argocd patch configmap argocd-cm --type merge --patch-file "$MAIL_WORKER_ROOT/argocd/argocd-cm.yaml" >/dev/null
   log "Argo CD admin password: kubectl -n argocd get secret argocd-initial-admin-secret -o jsonpath='{.data.password}' | base64 -d"
 fi
 

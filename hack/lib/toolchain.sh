@@ -89,8 +89,9 @@ ensure_cluster_binaries() {
     "-X github.com/argoproj/argo-rollouts/utils/version.version=${ARGO_ROLLOUTS_VERSION#v}" \
     github.com/argoproj/argo-rollouts/cmd/rollouts-controller github.com/argoproj/argo-rollouts/cmd/kubectl-argo-rollouts
   # Argo CD's cmd is one program for every component, chosen by
-  # ARGOCD_BINARY_NAME (or the name it is called by).
-  go_wrapper_build argo-cd github.com/argoproj/argo-cd/v3 "$ARGO_CD_VERSION" "$ARGO_CD_VERSION" \
+  # ARGOCD_BINARY_NAME (or the name it is called by). Its go.mod asks for a
+  # newer Go than the machine's: the go command fetches that toolchain.
+  GOTOOLCHAIN="go$GO_ARGO_CD_TOOLCHAIN_VERSION" go_wrapper_build argo-cd github.com/argoproj/argo-cd/v3 "$ARGO_CD_VERSION" "$ARGO_CD_VERSION" \
     "-X github.com/argoproj/argo-cd/v3/common.version=${ARGO_CD_VERSION#v}" github.com/argoproj/argo-cd/v3/cmd
   export KUBE_APISERVER="$bin/kubernetes-$k8s/kube-apiserver"
   export KUBE_CONTROLLER_MANAGER="$bin/kubernetes-$k8s/kube-controller-manager"
@@ -144,6 +145,11 @@ ensure_real_node_binaries() {
   export KEDA_OPERATOR="$bin/keda-$KEDA_VERSION/operator" KEDA_ADAPTER="$bin/keda-$KEDA_VERSION/adapter"
 }
 
+# Argo CD's module folder: its go.mod asks for a newer Go than the machine's.
+argocd_module_dir() {
+  GOTOOLCHAIN="go$GO_ARGO_CD_TOOLCHAIN_VERSION" go_module_dir "github.com/argoproj/argo-cd/v3@$ARGO_CD_VERSION"
+}
+
 # The CRDs of the add-ons the chart can use, one file a line, read from their
 # Go modules at the versions in versions.sh (the same the cluster scripts
 # install on kind or k3d).
@@ -151,8 +157,7 @@ crd_files() {
   local dir
   dir="$(go_module_dir "github.com/argoproj/argo-rollouts@$ARGO_ROLLOUTS_VERSION")"
   ls "$dir"/manifests/crds/*-crd.yaml
-  dir="$(go_module_dir "github.com/argoproj/argo-cd/v3@$ARGO_CD_VERSION")"
-  ls "$dir"/manifests/crds/*-crd.yaml
+  ls "$(argocd_module_dir)"/manifests/crds/*-crd.yaml
   dir="$(go_module_dir "github.com/kedacore/keda/v2@$KEDA_VERSION")"
   ls "$dir"/config/crd/bases/keda.sh_*.yaml
   dir="$(go_module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")"

@@ -39,9 +39,12 @@ MAILPIT_VERSION=v1.33.1
 
 # Add-ons: the test cluster builds these controllers and reads their CRDs
 # from these Go modules; install-addons.sh installs the same releases'
-# manifests. (Argo CD 3.3 to 3.5 need a gitops-engine module the Go proxy
-# refuses, and 3.6 needs Go 1.27: 3.2 is the newest the suite can run.)
-ARGO_CD_VERSION=v3.2.11
+# manifests. Argo CD 3.6 needs Go 1.27: the test cluster builds it with the
+# toolchain GO_ARGO_CD_TOOLCHAIN_VERSION, which the go command fetches from
+# the Go module proxy itself (GOTOOLCHAIN), and everything else with the
+# machine's Go.
+ARGO_CD_VERSION=v3.6.2
+GO_ARGO_CD_TOOLCHAIN_VERSION=1.27.3
 ARGO_ROLLOUTS_VERSION=v1.10.1
 KEDA_VERSION=v2.21.0
 # Traefik 3.6 implements Gateway API 1.4 (3.7 implements 1.5). cluster-up.sh
