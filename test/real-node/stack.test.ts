@@ -1,9 +1,10 @@
 import t, { type Test } from 'tap';
+import { readFileSync } from 'node:fs';
 import { getJson, helmRun, kubectl, podsNotReady, describeNamespace, waitFor } from '../helpers/cluster.ts';
-import { helm4 } from '../helpers/helm.ts';
+import { helm4, ROOT } from '../helpers/helm.ts';
 import type { FlagsSnapshot } from '../../service/src/flags/flags.ts';
 import { prepareWalk, walk, walkSteps } from '../helpers/guides.ts';
-import { podMemory, serviceUrl } from '../helpers/real-node.ts';
+import { clusterMemory, podMemory, serviceUrl, type PodRef } from '../helpers/real-node.ts';
 
 // The dev environment's whole stack on the real node, installed and driven
 // the way the queues, Unleash, HPA and KEDA guides do it (scripts/scenario.sh
@@ -112,6 +113,20 @@ function timeline(t: Test, sample: (seconds: number) => Promise<string>) {
     seconds: () => Math.round(sampling.seconds()),
   };
 }
+
+// What a laptop's kind cluster must hold for these guides (README.md's
+// figures): every 5 s through the walks below, the programs kind would run,
+// the add-ons and the pods, kept at the sample where their sum peaked.
+type ClusterMemory = Awaited<ReturnType<typeof clusterMemory>>;
+const totalOf = (parts: Partial<ClusterMemory>) => Object.values(parts).reduce((a, b) => a + b, 0);
+const firstGuides = ({ kubernetes, clusterUp, app }: ClusterMemory) => ({ kubernetes, clusterUp, app });
+let memoryPeak: { first: ClusterMemory; all: ClusterMemory } | undefined;
+const memorySampling = every(t, 5000, async () => {
+  const now = await clusterMemory(ns);
+  if (!memoryPeak) memoryPeak = { first: now, all: now };
+  if (totalOf(firstGuides(now)) > totalOf(firstGuides(memoryPeak.first))) memoryPeak.first = now;
+  if (totalOf(now) > totalOf(memoryPeak.all)) memoryPeak.all = now;
+});
 
 /** How many mails the in-cluster Mailpit holds, from its own API. */
 async function mailpitCount(): Promise<number> {
@@ -391,10 +406,7 @@ t.test(
 );
 
 t.test("the faults guide, too much at once: a 100,000-mail run and a file over the limit, within the web pod's memory", async (t) => {
-  interface Pod {
-    metadata: { uid: string };
-    status: { containerStatuses?: { restartCount: number }[] };
-  }
+  type Pod = PodRef & { status: { containerStatuses?: { restartCount: number }[] } };
   const webPods = async () => (await getJson<{ items: Pod[] }>(['pods', '-n', ns, '-l', 'app.kubernetes.io/component=web'])).items;
   const restarts = (pods: Pod[]) => pods.flatMap((p) => p.status.containerStatuses ?? []).reduce((sum, c) => sum + c.restartCount, 0);
   const pods = await webPods();
@@ -405,7 +417,7 @@ t.test("the faults guide, too much at once: a 100,000-mail run and a file over t
   let oomKills = 0;
   const sampling = every(t, 250, async () => {
     for (const pod of pods) {
-      const memory = podMemory(pod.metadata.uid);
+      const memory = podMemory(pod);
       if (memory === undefined) continue;
       [peak, limit, oomKills] = [Math.max(peak, memory.rss), memory.limit, Math.max(oomKills, memory.oomKills)];
     }
@@ -433,4 +445,31 @@ t.test("the faults guide, too much at once: a 100,000-mail run and a file over t
   t.comment(
     `Redis with the run's jobs: ${/used_memory_human:(\S+)/.exec(redis)?.[1]} of maxmemory ${/maxmemory_human:(\S+)/.exec(redis)?.[1]}`,
   );
+});
+
+t.test('what a laptop needs: the walks above at their peak, within the memory README.md asks kind to have', async (t) => {
+  await memorySampling.stop();
+  if (!memoryPeak) throw new Error('no memory sample was taken');
+  const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(2);
+  const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
+  const { first, all } = memoryPeak;
+  t.comment(
+    `at the peak: Kubernetes ${mib(all.kubernetes)}, metrics-server and Traefik ${mib(all.clusterUp)}, ` +
+      `the dev environment ${mib(all.app)}, Argo CD ${mib(all.argoCd)}, Argo Rollouts ${mib(all.argoRollouts)}, ` +
+      `KEDA ${mib(all.keda)}, Prometheus ${mib(all.prometheus)}`,
+  );
+  const readme = readFileSync(`${ROOT}README.md`, 'utf8').replace(/\s+/g, ' ');
+  const claim = /under \*\*(\d+(?:\.\d+)?) GiB\*\* for the first guides and under \*\*(\d+(?:\.\d+)?) GiB\*\* with every add-on/.exec(
+    readme,
+  );
+  if (!claim)
+    throw new Error(
+      "README.md no longer states the memory the guides need ('under **N GiB** for the first guides and under **M GiB** with every add-on')",
+    );
+  const [firstClaim, allClaim] = [Number(claim[1]) * 2 ** 30, Number(claim[2]) * 2 ** 30];
+  t.ok(
+    totalOf(firstGuides(first)) <= firstClaim,
+    `the first guides peaked at ${gib(totalOf(firstGuides(first)))} GiB (README.md: under ${claim[1]} GiB)`,
+  );
+  t.ok(totalOf(all) <= allClaim, `with every add-on, ${gib(totalOf(all))} GiB (README.md: under ${claim[2]} GiB)`);
 });
