@@ -77,6 +77,14 @@ pods() {
 }
 # A Ready pod that was not there at the deletion.
 new_pod_ready() { pods | awk -v before="$before" 'index(before, $1) == 0 && $2 == "true" { found = 1 } END { exit !found }'; }
+# Waits for one, for at most --stall-timeout after the deletion.
+wait_new_pod() {
+  until new_pod_ready; do
+    ((SECONDS - deleted_at < stall_timeout)) ||
+      die "no new $part pod Ready $stall_timeout s after the deletion (kubectl -n $ns describe pods -l $selector)"
+    sleep 1
+  done
+}
 
 # The web's pods, killed while they work: a second after SIGTERM
 # (--grace-period=1) the kernel kills them, as it would a pod over its
@@ -90,13 +98,11 @@ if [[ "$part" == web ]]; then
     deleted_at=$SECONDS
     log "killed the web pods $1"
   }
+  # Sets ready_after: how long after the kill the web answered again.
   new_web_ready() {
-    until new_pod_ready; do
-      ((SECONDS - deleted_at < stall_timeout)) || die "no new web pod Ready $stall_timeout s after the kill (kubectl -n $ns describe pods -l $selector)"
-      sleep 1
-    done
+    wait_new_pod
     wait_ready "$url" "$stall_timeout"
-    echo "  a new web pod was Ready $((SECONDS - deleted_at)) s after the kill"
+    ready_after=$((SECONDS - deleted_at))
   }
   recipients() { api --max-time 5 "$url/api/recipients?limit=1" | field total; }
   scratch="$(mktemp -d)"
@@ -118,6 +124,7 @@ if [[ "$part" == web ]]; then
   new_web_ready
   stored_after="$(recipients)"
   echo "web pods killed mid-import: the import of $count rows $answer; recipients $stored_before before, $stored_after after"
+  echo "  a new web pod was Ready $ready_after s after the kill"
   ((stored_after == stored_before || stored_after == stored_before + count)) ||
     die "the import was stored in part: $((stored_after - stored_before)) of $count rows"
 
@@ -142,6 +149,7 @@ if [[ "$part" == web ]]; then
   new_web_ready
   stopped="$(api "$url/api/runs/$id" | field enqueued)"
   echo "web pods killed mid-enqueue: run #$id had $stopped of $count jobs queued; load.sh's request $answer"
+  echo "  a new web pod was Ready $ready_after s after the kill"
   if ((stopped < count)); then
     resumed="$(api -X POST "$url/api/runs/$id/resume" | field enqueued)"
     echo "  resumed (POST /api/runs/$id/resume, the run page's Resume button): $resumed of $count queued"
@@ -199,10 +207,7 @@ printf '\n' >&2
 # The next experiment needs the whole stack: wait for the new pod.
 if [[ -z "$ready_after" ]]; then
   log "waiting for the new $part pod to be Ready"
-  until new_pod_ready; do
-    ((SECONDS - deleted_at < stall_timeout)) || die "no new $part pod Ready $stall_timeout s after the deletion (kubectl -n $ns describe pods -l $selector)"
-    sleep 1
-  done
+  wait_new_pod
   ready_after=$((SECONDS - deleted_at))
 fi
 
