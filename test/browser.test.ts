@@ -36,6 +36,8 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
     SMTP_PORT: String(await freePort()),
     SEND_RETRY_DELAY_MS: '20',
     SEND_RATE_LIMIT: '250',
+    POD_NAME: 'e2e-pod',
+    APP_VERSION: 'e2e',
   });
   const browser = await launchBrowser(t);
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
@@ -115,6 +117,12 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
     const failed = Number(await page.locator('[data-field="failed"]').textContent());
     t.equal(count, failed, 'every failure is listed');
     if (count > 0) t.match(await failures.first().textContent(), /4.*simulated failure/);
+    const pods = page.locator('table.pods tbody tr');
+    t.equal(await pods.count(), 1, 'one worker pod did the work');
+    const cells = (await pods.first().locator('td').allTextContents()).map((c) => c.trim());
+    const sent = Number(await page.locator('[data-field="sent"]').textContent());
+    const retried = Number(await page.locator('[data-field="retried"]').textContent());
+    t.same(cells, ['e2e-pod', 'e2e', String(sent), String(failed), String(retried)], 'its row: the pod, its version and all of the run');
     await page.screenshot({ path: join(SHOTS, 'run-detail.png'), fullPage: true });
   });
 
@@ -193,6 +201,14 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
     await page.getByRole('heading', { name: '一斉送信' }).waitFor();
     t.equal(await page.locator('html').getAttribute('lang'), 'ja');
     await page.screenshot({ path: join(SHOTS, 'dashboard-ja.png') });
+    await page.goto(runUrl);
+    await page.getByRole('heading', { name: 'ワーカーポッド' }).waitFor();
+    t.same(
+      await page.locator('table.pods thead th').allTextContents(),
+      ['ポッド', 'バージョン', '送信済み', '失敗', '再試行'],
+      'the worker pods table in Japanese',
+    );
+    await page.goto(stack.url);
     await page.getByRole('link', { name: 'English' }).click();
     await page.getByRole('heading', { name: 'Bulk send' }).waitFor();
   });

@@ -67,7 +67,8 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
     if (mode === 'migrate') return { logger, close };
 
     const metrics = createMetrics();
-    const runs = new RunStore(database.db);
+    const identity = { pod: config.podName, version: config.appVersion };
+    const runs = new RunStore(database.db, identity);
     const connection = redisConnection(config.redisUrl, 'queue');
     // ioredis reports connection trouble as 'error' events; it reconnects by itself.
     connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
@@ -100,7 +101,7 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
       const transport = createTransport(config.smtp, config.workerConcurrency);
       started('mail transport', async () => transport.close());
       const workers = new MailWorkers(
-        { runs, transport, mailFrom: config.mailFrom, metrics },
+        { runs, transport, mailFrom: config.mailFrom, metrics, worker: identity },
         {
           redisUrl: config.redisUrl,
           concurrency: config.workerConcurrency,

@@ -142,9 +142,10 @@ t.test('runs API (web mode: jobs wait in the queue)', async (t) => {
 
   await t.test('a run says how many workers listen on its queue: none in web mode, and its page says the mails wait', async (t) => {
     const { id } = (await startRun({ count: 5 })).json();
-    t.match((await app.inject({ method: 'GET', url: `/api/runs/${id}` })).json(), { status: 'queued', workers: 0 });
+    t.match((await app.inject({ method: 'GET', url: `/api/runs/${id}` })).json(), { status: 'queued', workers: 0, pods: [] });
     const page = await app.inject({ method: 'GET', url: `/runs/${id}` });
     t.match(page.body, /<p class="banner warning" data-field="no-workers">No worker is running/, 'the page says no worker runs');
+    t.match(page.body, /Worker pods<\/abbr><\/h2>\s*<p>No worker has taken a mail of this run yet\.<\/p>/, 'nor has any pod done its work');
     // A worker that connects and takes nothing (autorun off): BullMQ names its connection.
     const worker = new Worker('mail-default', null, { connection: redis.client(), prefix: QUEUE_PREFIX, autorun: false });
     t.teardown(() => worker.close());

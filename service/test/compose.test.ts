@@ -52,3 +52,19 @@ t.test('a bare address needs no display name', async (t) => {
   const { parsed } = await compose({ address: 'bare@example.test' });
   t.same(Array.isArray(parsed.to) ? [] : parsed.to?.value, [{ name: '', address: 'bare@example.test' }]);
 });
+
+t.test('the sending worker names its pod and version in two headers, encoded where they are not plain ASCII', async (t) => {
+  const message = buildMessage({ runId: 7, recipientId: 42, name: 'Ada', email: 'ada@example.test', failureRate: 0 }, sentAt);
+  const to = { name: 'Ada', address: 'ada@example.test' };
+  const plain = await simpleParser(composeMail(from, to, message, sentAt, { pod: 'mail-worker-worker-7d9c-x2k4q', version: 'v2' }));
+  t.equal(plain.headers.get('x-mail-worker-pod'), 'mail-worker-worker-7d9c-x2k4q');
+  t.equal(plain.headers.get('x-mail-worker-version'), 'v2');
+
+  // APP_VERSION is whatever a person sets: a line break must not become a header.
+  const raw = composeMail(from, to, message, sentAt, { pod: 'host', version: 'v3\r\nBcc: mallory@example.test ' + '版' });
+  const hostile = await simpleParser(raw);
+  t.match(hostile.headers.get('x-mail-worker-version'), /^=\?UTF-8\?B\?\S+\?= =\?UTF-8\?B\?\S+\?=$/, 'encoded words, not text');
+  t.notOk(hostile.headers.has('bcc'), 'no header injected');
+  t.ok(/^[\t\r\n\x20-\x7e]*$/.test(raw.toString('utf8')), 'still 7-bit ASCII');
+  t.notOk((await compose(to)).parsed.headers.has('x-mail-worker-pod'), 'no sender, no headers');
+});

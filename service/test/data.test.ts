@@ -133,7 +133,14 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
     await t.test('runs: four workers finishing one run at once count exactly and finish it once', async (t) => {
       // Four stores are four writers (worker processes), each with its own
       // tally row and transactions; every delivery is reported by two of them.
-      const writers = [1, 2, 3, 4].map(() => new RunStore(database.db));
+      // The first two are one pod, its container restarted; the last runs v2.
+      const identities = [
+        { pod: 'worker-a', version: 'v1' },
+        { pod: 'worker-a', version: 'v1' },
+        { pod: 'worker-b', version: 'v1' },
+        { pod: 'worker-c', version: 'v2' },
+      ];
+      const writers = identities.map((identity) => new RunStore(database.db, identity));
       await database.db
         .insertInto('recipients')
         .values(
@@ -164,6 +171,25 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
       );
       await writers[0]!.finishIfComplete(run.id);
       t.equal((await runs.get(run.id))?.finishedAt, done?.finishedAt, 'finishing again changes nothing');
+
+      // A retry from every writer gives each a tally row, whatever it won.
+      for (const writer of [...writers, writers[2]!]) await writer.recordRetry(run.id);
+      const pods = await runs.pods(run.id);
+      t.same(pods.map((p) => p.pod).sort(), ['worker-a', 'worker-b', 'worker-c'], 'one row per pod: the restarted one summed');
+      t.equal(
+        pods.reduce((sum, p) => sum + p.sent + p.failed, 0),
+        200,
+        'the pods add up to the run',
+      );
+      t.match(
+        Object.fromEntries(pods.map((p) => [p.pod, { version: p.version, retried: p.retried }])),
+        { 'worker-a': { version: 'v1', retried: 2 }, 'worker-b': { version: 'v1', retried: 2 }, 'worker-c': { version: 'v2', retried: 1 } },
+        "each pod's retries and version",
+      );
+      t.ok(
+        pods.every((p, i) => i === 0 || pods[i - 1]!.sent + pods[i - 1]!.failed >= p.sent + p.failed),
+        'busiest first',
+      );
     });
 
     await t.test('runs: one batch of outcomes across runs, with different values for the same delivery', async (t) => {
@@ -211,6 +237,7 @@ t.test('a database with recipients gets their count when migrated', (t) =>
         '004_run_tallies_per_writer',
         '005_retried_attempts',
         '006_relay_latency',
+        '007_tally_pods',
       ]);
       t.equal(await new RecipientStore(database.db).count(), 4);
     },
@@ -248,12 +275,17 @@ t.test('a run still sending when migrated keeps its counts and finishes', (t) =>
         )
         .execute();
 
-      t.same(await migrate(database), ['004_run_tallies_per_writer', '005_retried_attempts', '006_relay_latency']);
+      t.same(await migrate(database), ['004_run_tallies_per_writer', '005_retried_attempts', '006_relay_latency', '007_tally_pods']);
       const runs = new RunStore(db);
       t.match(await runs.get(id), { sent: 1, failed: 1, status: 'sending', finishedAt: null }, 'the counts carry over');
       t.equal((await runs.get(id))?.relayLatencyMs, 0, 'a run from before relay latencies waits on no relay');
       t.equal(await runs.recordOutcome({ runId: id, recipientId: recipients[2]!.id, outcome: 'sent', attempts: 1 }), true);
       t.match(await runs.get(id), { sent: 2, failed: 1, status: 'completed_with_failures', finishedAt: String }, 'and the run finishes');
+      t.same(
+        await runs.pods(id),
+        [{ pod: '', version: '', sent: 2, failed: 1, retried: 0 }],
+        'work from before pods were recorded has no pod',
+      );
     },
     { migrated: false },
   ),

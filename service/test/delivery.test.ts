@@ -64,7 +64,16 @@ async function startRun(s: Stack, count: number, failureRate = 0, relayLatencyMs
   return response.json().id as number;
 }
 
-async function getRun(s: Stack, id: number): Promise<Run & { failures: Array<{ email: string; attempts: number; error: string }> }> {
+async function getRun(
+  s: Stack,
+  id: number,
+): Promise<
+  Run & {
+    failures: Array<{ email: string; attempts: number; error: string }>;
+    pods: Array<{ pod: string; version: string; sent: number; failed: number; retried: number }>;
+    workers: number | null;
+  }
+> {
   return (await s.web.app!.inject({ method: 'GET', url: `/api/runs/${id}?` })).json();
 }
 
@@ -129,7 +138,11 @@ t.test('failureRate 0.3 on 1,000 mails: exact counts, each sent mail once, failu
   t.ok(failedJob, 'final failures stay visible in the failed list');
   const { logs } = await jobs.getJobLogs(failedJob!.id!);
   t.equal(logs.length, 4, 'one job log line per attempt, for bull-board');
-  t.match(logs[3], /attempt 4\/4 failed: simulated failure.*\(final\)/);
+  t.match(
+    logs[3],
+    /^attempt 4\/4 failed on \S+ \(\S+\): simulated failure.*\(final\)$/,
+    "the last attempt's line names the pod it failed on",
+  );
   await jobs.close();
 });
 
@@ -177,20 +190,39 @@ t.test('a permanent SMTP error (5xx) fails at once; a malformed job fails clearl
   t.ok((await fetch(`${worker.url}/readyz`)).ok, 'the worker is still up');
 });
 
-t.test('a worker killed with SIGKILL mid-run: a new worker finishes the run with exact counts', async (t) => {
+t.test('a worker killed with SIGKILL mid-run: a new worker finishes the run with exact counts, each pod its share', async (t) => {
   const s = await stack(t, { env: { SEND_RATE_LIMIT: '300' } });
   await addRecipients(s, 1500);
-  const first = await spawnService(t, 'worker', s.env);
+  const first = await spawnService(t, 'worker', { ...s.env, POD_NAME: 'worker-first', APP_VERSION: 'v1' });
   const id = await startRun(s, 1500);
   await waitFor('the run to be under way', async () => (await getRun(s, id)).sent >= 300);
   first.child.kill('SIGKILL');
   await first.exited;
   const atKill = (await getRun(s, id)).sent;
 
-  await spawnService(t, 'worker', s.env);
+  await spawnService(t, 'worker', { ...s.env, POD_NAME: 'worker-second', APP_VERSION: 'v2' });
   const run = await finished(s, id);
   t.ok(atKill < 1500, `killed mid-run (${atKill} sent before the kill)`);
   t.match(run, { sent: 1500, failed: 0, status: 'completed' });
+  // Which pod did the work: the run's page (its API) and every mail say so.
+  const detail = await getRun(s, id);
+  t.equal(detail.workers, 1, 'Redis lists the worker by its name (pod and version) on the queue');
+  const pods = Object.fromEntries(detail.pods.map((p) => [p.pod, p]));
+  t.match(
+    pods,
+    { 'worker-first': { version: 'v1', sent: atKill }, 'worker-second': { version: 'v2', sent: 1500 - atKill } },
+    'each pod its share',
+  );
+  const senders = new Map<string, number>();
+  for (const mail of s.smtp.mails) {
+    const pod = /^X-Mail-Worker-Pod: (\S+)\r$/m.exec(mail.raw)?.[1] ?? 'none';
+    senders.set(pod, (senders.get(pod) ?? 0) + 1);
+  }
+  t.same([...senders.keys()].sort(), ['worker-first', 'worker-second'], 'every mail names the pod that sent it');
+  t.ok(
+    (senders.get('worker-second') ?? 0) >= 1500 - atKill,
+    `the second pod's mails (${senders.get('worker-second')}) are at least its share`,
+  );
   t.equal(new Set(s.smtp.mails.flatMap((m) => m.to)).size, 1500, 'every recipient got the mail');
   const extra = duplicates(s.smtp);
   t.comment(`duplicate mails after SIGKILL: ${extra} (in flight at the kill: at most WORKER_CONCURRENCY = 10)`);

@@ -154,6 +154,19 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '007_tally_pods': {
+      // Which pod did the work: each writer's tally names the worker pod
+      // and the version it runs, so a run's page shows how KEDA's or the
+      // HPA's new pods shared its mails. Tallies written before say ''.
+      async up(db: Kysely<unknown>) {
+        for (const column of ['pod', 'version']) {
+          await db.schema
+            .alterTable('run_tallies')
+            .addColumn(column, 'text', (c) => c.notNull().defaultTo(''))
+            .execute();
+        }
+      },
+    },
   };
 }
 

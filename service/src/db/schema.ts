@@ -50,6 +50,9 @@ export interface RunTallyTable {
    * the failure, is tried and counted once more.
    */
   retried: Generated<number>;
+  /** The writer's pod (its host name outside Kubernetes) and the version it runs; '' in tallies older than migration 007. */
+  pod: Generated<string>;
+  version: Generated<string>;
 }
 
 export type Outcome = 'sent' | 'failed';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { encodeWord } from 'nodemailer/lib/mime-funcs';
+import type { WorkerIdentity } from '../runs/store.ts';
 import type { Mailbox } from './mailbox.ts';
 import type { Message } from './message.ts';
 
@@ -40,6 +41,11 @@ function base64Lines(text: string): string {
   return lines.join('\r\n');
 }
 
+/** Unstructured header text: printable ASCII as is, anything else encoded (never a line break). */
+function headerText(text: string): string {
+  return PRINTABLE.test(text) ? text : encodedWords(text);
+}
+
 /** RFC 5322 date-time in UTC, e.g. "Mon, 30 Nov 2026 19:00:00 +0000". */
 function rfc5322Date(date: Date): string {
   return date.toUTCString().replace(/GMT$/, '+0000');
@@ -53,7 +59,7 @@ function rfc5322Date(date: Date): string {
  * (docs/performance.md); the header encoding is still nodemailer's. The
  * addresses must be valid already (config.ts and the job check see to it).
  */
-export function composeMail(from: Mailbox, to: Mailbox, message: Message, sentAt: Date): Buffer {
+export function composeMail(from: Mailbox, to: Mailbox, message: Message, sentAt: Date, sender?: WorkerIdentity): Buffer {
   const boundary = `=_mail-worker_${randomUUID()}`;
   const domain = from.address.slice(from.address.lastIndexOf('@') + 1);
   const part = (type: string, body: string) => [
@@ -71,6 +77,8 @@ export function composeMail(from: Mailbox, to: Mailbox, message: Message, sentAt
     `Message-ID: <${randomUUID()}@${domain}>`,
     'MIME-Version: 1.0',
     `Content-Type: multipart/alternative; boundary="${boundary}"`,
+    // Which worker sent it, for a learner reading the mail in Mailpit.
+    ...(sender ? [`X-Mail-Worker-Pod: ${headerText(sender.pod)}`, `X-Mail-Worker-Version: ${headerText(sender.version)}`] : []),
     '',
     ...part('text/plain', message.text),
     ...part('text/html', message.html),

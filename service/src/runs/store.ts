@@ -32,6 +32,19 @@ export interface Failure {
   finishedAt: string | null;
 }
 
+/** A worker's identity: the pod (its host name outside Kubernetes) and the version it runs. */
+export interface WorkerIdentity {
+  pod: string;
+  version: string;
+}
+
+/** What one worker pod did for a run: its outcomes and the failed attempts it gave another try. */
+export interface PodTally extends WorkerIdentity {
+  sent: number;
+  failed: number;
+  retried: number;
+}
+
 export interface PendingDelivery {
   recipientId: number;
   name: string;
@@ -120,9 +133,12 @@ export class RunStore {
    * drew the same number would share a row, which is slower but still exact.
    */
   readonly #writer = randomInt(1, 2 ** 31 - 1);
+  /** Written into this writer's tallies: which pod did the work. */
+  readonly #identity: WorkerIdentity;
 
-  constructor(db: Kysely<Tables>) {
+  constructor(db: Kysely<Tables>, identity: WorkerIdentity = { pod: '', version: '' }) {
     this.#db = db;
+    this.#identity = identity;
   }
 
   /**
@@ -182,6 +198,27 @@ export class RunStore {
       .limit(limit)
       .execute();
     return rows.map(toRun);
+  }
+
+  /**
+   * What each worker pod did for the run, busiest first: a pod's writers
+   * (one per process it ran, a restarted container being a new one) summed.
+   */
+  async pods(runId: number): Promise<PodTally[]> {
+    const rows = await this.#db
+      .selectFrom('run_tallies')
+      .select(['pod', 'version'])
+      .select((eb) => [
+        sql<number>`cast(sum(${eb.ref('sent')}) as integer)`.as('sent'),
+        sql<number>`cast(sum(${eb.ref('failed')}) as integer)`.as('failed'),
+        sql<number>`cast(sum(${eb.ref('retried')}) as integer)`.as('retried'),
+      ])
+      .where('run_id', '=', runId)
+      .groupBy(['pod', 'version'])
+      .execute();
+    return rows
+      .map((r) => ({ pod: r.pod, version: r.version, sent: Number(r.sent), failed: Number(r.failed), retried: Number(r.retried) }))
+      .sort((a, b) => b.sent + b.failed - (a.sent + a.failed) || a.pod.localeCompare(b.pod));
   }
 
   async failures(runId: number, limit: number): Promise<Failure[]> {
@@ -283,7 +320,7 @@ export class RunStore {
   #addToTally(db: Kysely<Tables>, runId: number, counts: { sent?: number; failed?: number; retried?: number }) {
     return db
       .insertInto('run_tallies')
-      .values({ run_id: runId, writer: this.#writer, ...counts })
+      .values({ run_id: runId, writer: this.#writer, ...this.#identity, ...counts })
       .onConflict((conflict) =>
         conflict.columns(['run_id', 'writer']).doUpdateSet((eb) => ({
           sent: eb('run_tallies.sent', '+', eb.ref('excluded.sent')),

@@ -100,6 +100,14 @@ export const Run = Type.Object({
   finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
 
+export const PodTally = Type.Object({
+  pod: Type.String({ description: "The worker's pod (its host name outside Kubernetes); '' for work counted before pods were recorded." }),
+  version: Type.String({ description: 'The version that pod runs.' }),
+  sent: Type.Integer(),
+  failed: Type.Integer(),
+  retried: Type.Integer({ description: 'Attempts that failed on this pod and were tried again (maybe on another).' }),
+});
+
 export const Failure = Type.Object({
   recipientId: Type.Integer(),
   name: Type.String(),
@@ -112,6 +120,7 @@ export const Failure = Type.Object({
 export const RunDetail = Type.Object({
   ...Run.properties,
   failures: Type.Array(Failure),
+  pods: Type.Array(PodTally, { description: 'What each worker pod did for the run, busiest first.' }),
   workers: Type.Union([Type.Integer(), Type.Null()], {
     description:
       "Workers listening on the run's queue now; 0 while none runs (with KEDA at minReplicas 0, until it starts one), null where Redis does not say.",

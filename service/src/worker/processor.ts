@@ -7,7 +7,7 @@ import { buildMessage } from '../mail/message.ts';
 import type { Metrics } from '../metrics.ts';
 import { isPermanentFailure } from '../queue/delivery-policy.ts';
 import { MAX_RELAY_LATENCY_MS, type MailJob } from '../queue/queues.ts';
-import type { RunStore } from '../runs/store.ts';
+import type { RunStore, WorkerIdentity } from '../runs/store.ts';
 
 export class SimulatedFailure extends Error {
   constructor(rate: number) {
@@ -43,6 +43,8 @@ export interface ProcessorDeps {
   transport: MailTransport;
   mailFrom: Mailbox;
   metrics: Metrics;
+  /** This worker's pod and version: in each mail's headers and the job's log lines. */
+  worker: WorkerIdentity;
   /** Injectable so tests can decide which attempts fail; Math.random in production. */
   random?: () => number;
 }
@@ -57,6 +59,7 @@ export type ProcessResult = 'sent' | 'already-recorded';
  */
 export function createProcessor(deps: ProcessorDeps) {
   const random = deps.random ?? Math.random;
+  const on = `on ${deps.worker.pod} (${deps.worker.version})`;
   return async function process(job: Job<unknown>): Promise<ProcessResult> {
     const mail = checkMailJob(job.name, job.data);
     const queue = job.queueName;
@@ -70,7 +73,7 @@ export function createProcessor(deps: ProcessorDeps) {
     if (recorded !== null) {
       // Its worker may have died between recording and finishing the run.
       await deps.runs.finishIfComplete(mail.runId);
-      await job.log(`attempt ${attempt}: outcome already recorded (${recorded}); not sending again`);
+      await job.log(`attempt ${attempt} ${on}: outcome already recorded (${recorded}); not sending again`);
       return 'already-recorded';
     }
 
@@ -82,14 +85,15 @@ export function createProcessor(deps: ProcessorDeps) {
       // more workers send faster. The wait counts in the send duration.
       if (mail.relayLatencyMs) await sleep(mail.relayLatencyMs);
       const sentAt = new Date();
-      const raw = composeMail(deps.mailFrom, { name: mail.name, address: mail.email }, buildMessage(mail, sentAt), sentAt);
+      const to = { name: mail.name, address: mail.email };
+      const raw = composeMail(deps.mailFrom, to, buildMessage(mail, sentAt), sentAt, deps.worker);
       await deps.transport.sendMail({ envelope: { from: deps.mailFrom.address, to: [mail.email] }, raw });
       deps.metrics.sendDuration.observe({ queue }, (performance.now() - started) / 1000);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       const permanent = isPermanentFailure(error);
       const last = permanent || attempt >= attempts;
-      await job.log(`attempt ${attempt}/${attempts} failed: ${reason}${last ? ' (final)' : ' (will retry)'}`);
+      await job.log(`attempt ${attempt}/${attempts} failed ${on}: ${reason}${last ? ' (final)' : ' (will retry)'}`);
       if (!last) {
         await deps.runs.recordRetry(mail.runId);
         deps.metrics.deliveries.inc({ queue, outcome: 'retried' });
@@ -111,7 +115,7 @@ export function createProcessor(deps: ProcessorDeps) {
     // After failed attempts the log tells how it ended; a first-time success
     // needs no log line (its result says 'sent'), and skipping it saves a
     // Redis round trip for nearly every mail.
-    if (attempt > 1) await job.log(`attempt ${attempt}/${attempts}: sent to ${mail.email}`);
+    if (attempt > 1) await job.log(`attempt ${attempt}/${attempts} ${on}: sent to ${mail.email}`);
     return 'sent';
   };
 }

@@ -68,6 +68,10 @@ export class MailWorkers {
         connection: this.#connections[i] as Redis,
         prefix: QUEUE_PREFIX,
         concurrency: options.concurrency,
+        // BullMQ keeps it on each job it takes (processedBy), and Redis
+        // lists the connection by it: which pod took which job. A Redis
+        // client name takes no spaces or odd characters.
+        name: `${deps.worker.pod}/${deps.worker.version}`.replace(/[^\w./-]/g, '_'),
         ...workerOptions(options.policy),
         ...(rate ? { limiter: rate } : {}),
         autorun: false,

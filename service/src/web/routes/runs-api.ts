@@ -19,13 +19,17 @@ import { validationErrors } from '../validation.ts';
 import { listeningWorkers, type QueueName } from '../../queue/queues.ts';
 import type { Run as StoredRun } from '../../runs/store.ts';
 
-/** A run with what its page and GET /api/runs/:id show beside its figures: its first failures and the workers on its queue. */
+/**
+ * A run with what its page and GET /api/runs/:id show beside its figures:
+ * its first failures, what each worker pod did, and the workers on its queue.
+ */
 export async function runDetail(deps: WebDeps, run: StoredRun) {
-  const [failures, workers] = await Promise.all([
+  const [failures, pods, workers] = await Promise.all([
     deps.runs.failures(run.id, FAILURES_SHOWN),
+    deps.runs.pods(run.id),
     listeningWorkers(deps.queues[run.queue as QueueName]),
   ]);
-  return { ...run, failures, workers };
+  return { ...run, failures, pods, workers };
 }
 
 export const runsApi: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
