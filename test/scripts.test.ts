@@ -57,3 +57,35 @@ t.test('every pinned version lives in scripts/lib/versions.sh', async (t) => {
     );
   }
 });
+
+t.test("the scripts read a run's own counts from its answer, not its pods'", async (t) => {
+  // GET /api/runs/:id, shortened: the run's figures, then a list that repeats their names.
+  const answer = JSON.stringify({
+    id: 3,
+    sent: 4000,
+    failed: 2,
+    status: 'completed',
+    failures: [{ email: 'a@x.test', error: 'a "sent": 1 in a reason' }],
+    pods: [
+      { pod: 'worker-a', sent: 3118, failed: 2 },
+      { pod: 'worker-b', sent: 882, failed: 0 },
+    ],
+  });
+  const read = (name: string) =>
+    spawnSync('bash', ['-euo', 'pipefail', '-c', `source scripts/lib/api.sh; value="$(field ${name})"; echo "[$value]"`], {
+      cwd: root,
+      input: answer,
+      encoding: 'utf8',
+    });
+  for (const [name, value] of [
+    ['sent', '4000'],
+    ['failed', '2'],
+    ['status', 'completed'],
+    ['pod', 'worker-a'],
+    ['missing', ''],
+  ]) {
+    const result = read(name!);
+    t.equal(result.status, 0, `field ${name} succeeds under set -e and pipefail`);
+    t.equal(result.stdout.trim(), `[${value}]`, `field ${name}`);
+  }
+});

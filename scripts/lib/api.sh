@@ -3,8 +3,10 @@
 # on an error status, and one field of a flat JSON answer.
 
 api() { curl -sS --fail-with-body --max-time 60 -H 'accept: application/json' "$@"; }
-# field NAME: the first "NAME": value of the JSON on standard input, unquoted.
-field() { sed -nE "s/.*\"$1\":(\"[^\"]*\"|[^,}]*).*/\1/p" | tr -d '"' | head -1; }
+# field NAME: the first "NAME": value of the JSON on standard input, unquoted
+# (empty, and still a success, where there is none): the answer's own where a
+# list inside it repeats the name later (a run's "sent" before its pods').
+field() { { grep -oE "\"$1\":(\"[^\"]*\"|[^,}]*)" || true; } | head -1 | sed -E "s/^\"$1\"://" | tr -d '"'; }
 
 # wait_ready URL SECONDS: a stack started a moment ago (scripts/dev.sh in
 # another terminal, a release still rolling out) may still be starting.
