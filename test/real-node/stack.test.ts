@@ -295,6 +295,44 @@ t.test('the faults guide: a worker, Redis, PostgreSQL and Mailpit deleted mid-ru
   t.equal(await restarts(), restartsBefore, 'no web or worker container restarted');
 });
 
+/**
+ * Which pod did the work, as a learner sees it: the run's page (its API)
+ * lists what each worker pod did, and the newest mails in Mailpit name the
+ * pod that sent them, each one of those pods.
+ */
+async function podsDidTheWork(t: Test, id: number) {
+  interface PodTally {
+    pod: string;
+    version: string;
+    sent: number;
+    failed: number;
+    retried: number;
+  }
+  const { total, pods } = await api<Run & { pods: PodTally[] }>(`/api/runs/${id}`);
+  t.comment(
+    `run #${id} by pod:\n${pods.map((p) => `${p.pod} (${p.version}): sent ${p.sent}, failed ${p.failed}, retried ${p.retried}`).join('\n')}`,
+  );
+  t.ok(pods.length >= 2, `the new worker pods took work: ${pods.length} pods`);
+  t.equal(
+    pods.reduce((sum, p) => sum + p.sent + p.failed, 0),
+    total,
+    'their counts add up to the run',
+  );
+  const mailpit = await serviceUrl(ns, `${release}-mailpit`, 'http');
+  const { messages } = (await (await fetch(`${mailpit}/api/v1/messages?limit=100`)).json()) as { messages: { ID: string }[] };
+  const senders = new Set<string>();
+  for (const { ID } of messages) {
+    const headers = (await (await fetch(`${mailpit}/api/v1/message/${ID}/headers`)).json()) as Record<string, string[]>;
+    senders.add(headers['X-Mail-Worker-Pod']?.[0] ?? 'none');
+  }
+  t.ok(senders.size >= 2, `the newest ${messages.length} mails in Mailpit name ${senders.size} sending pods`);
+  t.same(
+    [...senders].filter((pod) => !pods.some((p) => p.pod === pod)),
+    [],
+    "each one of the run's pods",
+  );
+}
+
 t.test('the KEDA guide: the workers scale from 1 to 4 on the waiting jobs and back, and the run ends at least 1.8x sooner', async (t) => {
   // The guide's run is bound by the relay's half second per mail, not by
   // CPU: one worker at concurrency 20 sends 40 a second, four send 160.
@@ -334,8 +372,10 @@ t.test('the KEDA guide: the workers scale from 1 to 4 on the waiting jobs and ba
     [lastWaiting, lastSeconds] = [waiting, seconds];
     return `${seconds}s: ${waiting} waiting, ${deployment.spec.replicas} workers wanted, ${ready} Ready${rate}`;
   });
-  const scaled = runSeconds(await walkSteps(t, env, 'keda', 4));
+  const scaledOutput = await walkSteps(t, env, 'keda', 4);
+  const scaled = runSeconds(scaledOutput);
   t.equal(mostReady, 4, 'KEDA scaled the workers out to maxReplicas');
+  await podsDidTheWork(t, Number(/run #(\d+) completed/.exec(scaledOutput)?.[1]));
   await waitFor(
     'KEDA to scale the workers back to 1',
     async () => ((await getJson<Deployment>([worker, '-n', ns])).spec.replicas === 1 ? true : undefined),
