@@ -16,6 +16,7 @@ export default tseslint.config(
         XMLHttpRequest: 'readonly',
         FormData: 'readonly',
         setTimeout: 'readonly',
+        performance: 'readonly',
       },
     },
   },

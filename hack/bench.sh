@@ -15,7 +15,8 @@ NODE_OPTIONS the chart gives them. Prints progress, then a table.
                        enqueue of 10,000 jobs (addBulk against one add per job),
                        BullMQ's no-op ceiling, 10,000 mails through one worker,
                        the dashboard and JSON API under autocannon, the worker's
-                       peak memory. About two minutes; bench/results/latest.json.
+                       peak memory, the live panel's cost at 0, 1 and 20 open
+                       pages. About three minutes; bench/results/latest.json.
   --topology deployed  service/bench/deployed.ts: what the chart runs. PostgreSQL
                        (default durability), Redis (append-only), Mailpit (built
                        from the Go module proxy, with the chart's settings), one

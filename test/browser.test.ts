@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -126,6 +128,37 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
     await page.screenshot({ path: join(SHOTS, 'run-detail.png'), fullPage: true });
   });
 
+  await t.test('the live panel: queues, workers and mails per second, updated without a reload', async (t) => {
+    await page.goto(stack.url);
+    let navigations = 0;
+    page.on('framenavigated', () => navigations++);
+    const panel = page.getByRole('region', { name: /Live system/ });
+    const shownAt = await panel.locator('h1 time').getAttribute('datetime');
+    await waitFor('the panel to update itself', async () => (await panel.locator('h1 time').getAttribute('datetime')) !== shownAt, 10_000);
+    t.equal(navigations, 0, 'app.js swapped in a fresh panel: no reload');
+    const worker = panel.getByRole('table', { name: 'Live workers' }).locator('tbody tr');
+    t.same(
+      (await worker.locator('td').allTextContents()).slice(0, 3),
+      ['e2e-pod', 'e2e', 'mail-default, mail-priority'],
+      'the worker: its pod, its version, its queues',
+    );
+    const queue = panel.getByRole('table', { name: 'Queues' }).locator('tr[data-queue="mail-default"] td');
+    t.same(await queue.allTextContents(), ['0', '0', '0', await queue.last().textContent()], 'nothing waits, is active or delayed');
+    t.ok((await panel.locator('svg rect.sent').count()) > 0, "the 1,000-mail run's bars in the chart");
+    t.match(await panel.getByRole('img').getAttribute('aria-label'), /sent\/s.*failed\/s.*peak [\d.]+\/s/, 'the chart says its figures');
+    await panel.screenshot({ path: join(SHOTS, 'live-panel.png') });
+
+    const noScript = await browser.newContext({ javaScriptEnabled: false, locale: 'en-US' });
+    t.teardown(() => noScript.close());
+    const plain = await noScript.newPage();
+    await plain.goto(stack.url);
+    t.same(
+      await plain.locator('#system tr[data-queue="mail-default"] td').count(),
+      4,
+      'without JavaScript the panel still shows the figures of the page load',
+    );
+  });
+
   await t.test('a custom count is sent with the failure rate and relay latency typed above it', async (t) => {
     await page.goto(stack.url);
     await page.getByLabel(/Simulated failure rate/).fill('0');
@@ -209,6 +242,13 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
       'the worker pods table in Japanese',
     );
     await page.goto(stack.url);
+    const panel = page.getByRole('region', { name: /システムの状況/ });
+    t.same(
+      await panel.getByRole('table', { name: 'キュー' }).locator('thead th').allTextContents(),
+      ['キュー', '待機', '処理中', '遅延', '失敗'],
+      'the live panel in Japanese',
+    );
+    t.match(await panel.getByRole('img').getAttribute('aria-label'), /送信 [\d.]+ 通\/秒/);
     await page.getByRole('link', { name: 'English' }).click();
     await page.getByRole('heading', { name: 'Bulk send' }).waitFor();
   });
@@ -258,3 +298,83 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
   t.same(errors, [], 'no script errors in the browser');
   t.same(stack.output().match(/"level":50.*/g) ?? [], [], 'no errors in the server log');
 });
+
+t.test(
+  '/versions during a canary: each version its share, its errors and its p95, in English and Japanese',
+  { timeout: 120_000 },
+  async (t) => {
+    // Two web processes, v1 healthy and v2 failing half its answers 60 ms
+    // late (FAULT_*, as the canary guide's bad version), and a loopback proxy
+    // in this test standing in for the Service: the page and its assets from
+    // v1, the polls of /api/version to v1 and v2 in turn.
+    const redis = await startRedis();
+    t.teardown(() => redis.stop());
+    const data = mkdtempSync(join(tmpdir(), 'mw-versions-'));
+    const web = async (version: string, faults: Record<string, string>) => {
+      const env = {
+        REDIS_URL: redis.url,
+        DATABASE_URL: `file:${join(data, `${version}.sqlite`)}`,
+        FLAGS_FILE: join(data, 'flags.json'),
+        APP_VERSION: version,
+        POD_NAME: `web-${version}`,
+        ...faults,
+      };
+      execFileSync(process.execPath, [MAIN, 'migrate'], { env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
+      return new URL((await spawnService(t, 'web', env)).url);
+    };
+    const stable = await web('v1', {});
+    const canary = await web('v2', { FAULT_ERROR_RATE: '0.5', FAULT_DELAY_MS: '60' });
+    let polls = 0;
+    const proxy = createServer((request, response) => {
+      const target = request.url === '/api/version' && polls++ % 2 === 1 ? canary : stable;
+      const forward = httpRequest(
+        { host: target.hostname, port: target.port, path: request.url, method: request.method, headers: request.headers },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      forward.on('error', () => response.writeHead(502).end());
+      request.pipe(forward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => new Promise((resolve) => proxy.close(resolve)));
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+
+    const browser = await launchBrowser(t);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${url}/versions`);
+    const squares = page.locator('.version-grid span');
+    await waitFor('100 answers in the grid', async () => (await squares.count()) === 100, 60_000);
+    const row = (version: string) => page.locator(`.version-shares tr[data-version="${version}"]`);
+    const cells = async (version: string) => (await row(version).locator('td').allTextContents()).map((c) => c.trim());
+    const [v1, v2] = [await cells('v1'), await cells('v2')];
+    t.same([v1[0], v1[1], v1[2], v1[4]], ['v1', '50%', '0%', 'web-v1'], 'v1: half the answers, none failed');
+    t.same([v2[0], v2[1], v2[4]], ['v2', '50%', 'web-v2'], 'v2: the other half');
+    const v2Errors = Number(v2[2]?.replace('%', ''));
+    t.ok(v2Errors > 10 && v2Errors < 90, `v2's errors shown: ${v2[2]}`);
+    t.ok(Number(v2[3]?.replace(' ms', '')) >= 60, `v2's p95 shows its delay: ${v2[3]} (v1 ${v1[3]})`);
+    t.equal(await row('v2').locator('td.bad').count(), 1, "v2's error share stands out");
+    const colours = await squares.evaluateAll((spans) => spans.map((s) => [s.className, getComputedStyle(s).color]));
+    t.same(
+      [...new Set(colours.map(([, c]) => c))].sort(),
+      ['rgb(0, 114, 178)', 'rgb(230, 159, 0)'],
+      'two versions, the first two colours of the palette',
+    );
+    t.equal(colours[0]?.[1], 'rgb(0, 114, 178)', 'the version seen first takes the first colour');
+    const failed = colours.filter(([className]) => className === 'error');
+    t.ok(failed.length > 0 && failed.every(([, c]) => c === 'rgb(230, 159, 0)'), `${failed.length} red squares, all ringed in v2's colour`);
+    await page.screenshot({ path: join(SHOTS, 'versions.png') });
+
+    await page.goto(`${url}/lang/ja`);
+    await page.goto(`${url}/versions`);
+    t.same(
+      (await page.locator('.version-shares thead th').allTextContents()).map((c) => c.trim()),
+      ['バージョン', '割合', 'エラー', 'p95', 'ポッド'],
+      'in Japanese',
+    );
+    t.same(errors, [], 'no script errors in the browser');
+  },
+);

@@ -1,5 +1,6 @@
 // Progressive enhancement: the pages work without this file; with it, run
-// progress updates live and CSV uploads show their progress.
+// progress and the live panel update by themselves and CSV uploads show
+// their progress.
 'use strict';
 
 function setProgress(el, run, t) {
@@ -128,10 +129,25 @@ function mirrorRunOptions() {
   }
 }
 
+/** The live panel: GET /system's fresh copy every two seconds, while the page is in view. */
+async function pollSystem() {
+  const panel = document.getElementById('system');
+  if (!panel) return;
+  try {
+    if (!document.hidden) {
+      const response = await fetch('/system', { cache: 'no-store' });
+      if (response.ok) panel.outerHTML = await response.text();
+    }
+  } finally {
+    setTimeout(pollSystem, 2000);
+  }
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   const form = document.querySelector('.import-form');
   if (form) uploadWithProgress(form);
   showStoredImportResult();
   mirrorRunOptions();
   void pollRuns();
+  void pollSystem();
 });

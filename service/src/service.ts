@@ -9,7 +9,9 @@ import type { Flags } from './flags/flags.ts';
 import type { MailCatcher } from './mail/catcher.ts';
 import { createTransport } from './mail/transport.ts';
 import { createMetrics, registerQueueGauges } from './metrics.ts';
-import { closeQueues, openQueues, redisConnection } from './queue/queues.ts';
+import { SystemMonitor } from './monitor/system.ts';
+import { ThroughputRecorder } from './monitor/throughput.ts';
+import { closeQueues, openQueues, redisConnection, workerName } from './queue/queues.ts';
 import { RecipientStore } from './recipients/store.ts';
 import { BulkSender } from './runs/bulk-send.ts';
 import { RunStore } from './runs/store.ts';
@@ -100,8 +102,11 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
     if (mode === 'worker' || mode === 'all') {
       const transport = createTransport(config.smtp, config.workerConcurrency);
       started('mail transport', async () => transport.close());
+      // Closed after the workers (the last counts flushed), before Redis.
+      const throughput = new ThroughputRecorder(connection, workerName(identity));
+      started('throughput', () => throughput.close());
       const workers = new MailWorkers(
-        { runs, transport, mailFrom: config.mailFrom, metrics, worker: identity },
+        { runs, transport, mailFrom: config.mailFrom, metrics, throughput, worker: identity },
         {
           redisUrl: config.redisUrl,
           concurrency: config.workerConcurrency,
@@ -140,6 +145,7 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
         runs,
         bulk: new BulkSender(runs, queues, flags, config.delivery),
         queues,
+        monitor: new SystemMonitor(queues, connection),
         flags,
         metrics,
         readiness,

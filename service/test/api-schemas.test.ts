@@ -31,6 +31,7 @@ t.test('the JSON API described and enforced by its schemas', async (t) => {
       'GET /api/recipients',
       'GET /api/runs',
       'GET /api/runs/{id}',
+      'GET /api/system',
       'GET /api/version',
       'POST /api/recipients',
       'POST /api/recipients/import',

@@ -39,6 +39,16 @@ export function jobId(runId: number, recipientId: number): string {
   return `run-${runId}-rcpt-${recipientId}`;
 }
 
+/**
+ * A worker's name in BullMQ: its pod and version. BullMQ keeps it on each
+ * job it takes (processedBy), Redis lists the worker's connection by it, and
+ * the dashboard counts each worker's mails by it. A Redis client name takes
+ * no spaces or odd characters.
+ */
+export function workerName(identity: { pod: string; version: string }): string {
+  return `${identity.pod}/${identity.version}`.replace(/[^\w./-]/g, '_');
+}
+
 export type RedisRole = 'queue' | 'worker' | 'events';
 
 /**

@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { Flags } from '../flags/flags.ts';
 import type { MailCatcher } from '../mail/catcher.ts';
 import type { Metrics } from '../metrics.ts';
+import type { SystemMonitor } from '../monitor/system.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { RecipientStore } from '../recipients/store.ts';
 import type { BulkSender } from '../runs/bulk-send.ts';
@@ -23,6 +24,8 @@ export interface WebDeps {
   runs: RunStore;
   bulk: BulkSender;
   queues: Queues;
+  /** The live panel's figures: queues, workers, mails per second. */
+  monitor: SystemMonitor;
   flags: Flags;
   metrics: Metrics;
   readiness: ReadinessCheck;
@@ -45,8 +48,10 @@ const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT',
 function dependencyAway(error: unknown): boolean {
   for (let e = error; e instanceof Error; e = e.cause) {
     if (UNAVAILABLE.has(String((e as { code?: unknown }).code))) return true;
-    // pg's and ioredis's own words for a connection lost mid-query.
-    if (/^Connection terminated|^Connection is closed/.test(e.message)) return true;
+    // pg's and ioredis's own words for a connection lost mid-query, and
+    // ioredis's for one that is down (its offline queue off, or its retries spent).
+    if (/^Connection terminated|^Connection is closed|^Stream isn't writeable|^Reached the max retries per request/.test(e.message))
+      return true;
   }
   return false;
 }

@@ -127,6 +127,36 @@ export const RunDetail = Type.Object({
   }),
 });
 
+const Count = Type.Integer({ minimum: 0 });
+const PerSecond = Type.Number({ minimum: 0 });
+
+export const SystemSnapshot = Type.Object({
+  at: Type.String({ format: 'date-time' }),
+  queues: Type.Array(Type.Object({ name: Type.String(), waiting: Count, active: Count, delayed: Count, failed: Count }), {
+    description: 'Jobs in each queue by state.',
+  }),
+  workers: Type.Union(
+    [
+      Type.Array(
+        Type.Object({
+          name: Type.String({ description: "The worker's BullMQ name: pod/version." }),
+          pod: Type.String(),
+          version: Type.String(),
+          queues: Type.Array(Type.String()),
+          perSecond: Type.Number({ minimum: 0, description: 'Mails (sent and failed) per second over the last 15 seconds.' }),
+        }),
+      ),
+      Type.Null(),
+    ],
+    { description: 'The workers connected to the queues now; null where Redis does not list its clients.' },
+  ),
+  bucketSeconds: Type.Integer({ minimum: 1 }),
+  throughput: Type.Array(
+    Type.Object({ at: Type.String({ format: 'date-time' }), sent: PerSecond, failed: PerSecond, retried: PerSecond }),
+    { description: 'Mails per second over the last five minutes, a point per bucket, oldest first; the bucket being filled is left out.' },
+  ),
+});
+
 export const RunsQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: RUNS_SHOWN })) });
 
 export const RunStarted = Type.Object({ id: Type.Integer(), total: Type.Integer(), queue: Type.String() });

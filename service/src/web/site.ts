@@ -14,6 +14,7 @@ import { type Locale, LOCALES, pickLocale, type Translate, translator } from './
 import { recipientsApi } from './routes/recipients-api.ts';
 import { runsApi } from './routes/runs-api.ts';
 import { pages } from './routes/pages.ts';
+import { systemRoutes } from './routes/system.ts';
 import { mailCatcherPages } from './routes/mail-catcher.ts';
 import { openApi } from './openapi.ts';
 
@@ -97,6 +98,7 @@ export const site: FastifyPluginAsync<WebDeps> = async (app, deps) => {
   await app.register(openApi, { version: deps.config.appVersion });
   await app.register(recipientsApi, deps);
   await app.register(runsApi, deps);
+  await app.register(systemRoutes, deps);
   await app.register(pages, deps);
   if (deps.catcher !== undefined) await app.register(mailCatcherPages, { ...deps, catcher: deps.catcher });
 };

@@ -13,6 +13,12 @@ import { site } from './site.ts';
 /** The whole web app: dashboard, JSON API, bull-board, health and metrics. */
 export function buildWebApp(deps: WebDeps): FastifyInstance {
   const app = baseApp(deps.logger);
+  // Every answer names who gave it, an injected 500 too: /versions counts
+  // each version's errors by it, and `curl -i` shows which pod answered.
+  const { appVersion, podName } = deps.config;
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('x-mail-worker-version', appVersion).header('x-mail-worker-pod', podName);
+  });
   app.register(methodNotAllowed);
   app.register(httpMetrics, { metrics: deps.metrics });
   app.register(healthRoutes, { metrics: deps.metrics, readiness: deps.readiness });

@@ -5,6 +5,7 @@ import { composeMail } from '../mail/compose.ts';
 import { isValidEmail, type Mailbox } from '../mail/mailbox.ts';
 import { buildMessage } from '../mail/message.ts';
 import type { Metrics } from '../metrics.ts';
+import type { Counted, ThroughputRecorder } from '../monitor/throughput.ts';
 import { isPermanentFailure } from '../queue/delivery-policy.ts';
 import { MAX_RELAY_LATENCY_MS, type MailJob } from '../queue/queues.ts';
 import type { RunStore, WorkerIdentity } from '../runs/store.ts';
@@ -43,6 +44,8 @@ export interface ProcessorDeps {
   transport: MailTransport;
   mailFrom: Mailbox;
   metrics: Metrics;
+  /** The dashboard's mails per second: counted here, beside the Prometheus counter. */
+  throughput: Pick<ThroughputRecorder, 'count'>;
   /** This worker's pod and version: in each mail's headers and the job's log lines. */
   worker: WorkerIdentity;
   /** Injectable so tests can decide which attempts fail; Math.random in production. */
@@ -60,6 +63,10 @@ export type ProcessResult = 'sent' | 'already-recorded';
 export function createProcessor(deps: ProcessorDeps) {
   const random = deps.random ?? Math.random;
   const on = `on ${deps.worker.pod} (${deps.worker.version})`;
+  const counted = (queue: string, outcome: Counted) => {
+    deps.metrics.deliveries.inc({ queue, outcome });
+    deps.throughput.count(outcome);
+  };
   return async function process(job: Job<unknown>): Promise<ProcessResult> {
     const mail = checkMailJob(job.name, job.data);
     const queue = job.queueName;
@@ -96,7 +103,7 @@ export function createProcessor(deps: ProcessorDeps) {
       await job.log(`attempt ${attempt}/${attempts} failed ${on}: ${reason}${last ? ' (final)' : ' (will retry)'}`);
       if (!last) {
         await deps.runs.recordRetry(mail.runId);
-        deps.metrics.deliveries.inc({ queue, outcome: 'retried' });
+        counted(queue, 'retried');
         throw error;
       }
       await deps.runs.recordOutcome({
@@ -106,12 +113,12 @@ export function createProcessor(deps: ProcessorDeps) {
         attempts: attempt,
         error: reason,
       });
-      deps.metrics.deliveries.inc({ queue, outcome: 'failed' });
+      counted(queue, 'failed');
       throw permanent ? new UnrecoverableError(reason) : error;
     }
 
     await deps.runs.recordOutcome({ runId: mail.runId, recipientId: mail.recipientId, outcome: 'sent', attempts: attempt });
-    deps.metrics.deliveries.inc({ queue, outcome: 'sent' });
+    counted(queue, 'sent');
     // After failed attempts the log tells how it ended; a first-time success
     // needs no log line (its result says 'sent'), and skipping it saves a
     // Redis round trip for nearly every mail.

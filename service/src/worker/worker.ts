@@ -1,7 +1,7 @@
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type DeliveryPolicy, gaveUpAfterStalling, workerOptions } from '../queue/delivery-policy.ts';
-import { QUEUE_NAMES, QUEUE_PREFIX, redisConnection } from '../queue/queues.ts';
+import { QUEUE_NAMES, QUEUE_PREFIX, redisConnection, workerName } from '../queue/queues.ts';
 import { checkMailJob, createProcessor, type ProcessorDeps } from './processor.ts';
 
 export interface MailWorkersOptions {
@@ -68,10 +68,7 @@ export class MailWorkers {
         connection: this.#connections[i] as Redis,
         prefix: QUEUE_PREFIX,
         concurrency: options.concurrency,
-        // BullMQ keeps it on each job it takes (processedBy), and Redis
-        // lists the connection by it: which pod took which job. A Redis
-        // client name takes no spaces or odd characters.
-        name: `${deps.worker.pod}/${deps.worker.version}`.replace(/[^\w./-]/g, '_'),
+        name: workerName(deps.worker),
         ...workerOptions(options.policy),
         ...(rate ? { limiter: rate } : {}),
         autorun: false,

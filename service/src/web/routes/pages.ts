@@ -7,6 +7,7 @@ import { csvUpload, runImport } from '../imports.ts';
 import { renderPage } from '../render.ts';
 import { IdParams, RUNS_SHOWN, type WithDefaults } from '../schemas.ts';
 import { runDetail } from './runs-api.ts';
+import { systemOrNothing } from './system.ts';
 import { ImportError, type ImportResult } from '../../recipients/csv-import.ts';
 import { checkRecipient } from '../../recipients/validation.ts';
 import { checkRunRequest } from '../../runs/bulk-send.ts';
@@ -42,9 +43,10 @@ export const pages: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
   async function dashboard(request: FastifyRequest, reply: FastifyReply, state: DashboardState = {}, view = { page: 1, q: '' }) {
     const { page } = view;
     const q = view.q.trim().slice(0, 200);
-    const [recipients, runs] = await Promise.all([
+    const [recipients, runs, system] = await Promise.all([
       deps.recipients.list({ limit: RECIPIENTS_PAGE, offset: (page - 1) * RECIPIENTS_PAGE, ...(q ? { q } : {}) }),
       deps.runs.list(RUNS_SHOWN),
+      systemOrNothing(deps),
     ]);
     return renderPage(
       deps,
@@ -54,6 +56,7 @@ export const pages: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
       {
         recipients,
         runs,
+        system,
         page,
         pages: Math.max(1, Math.ceil(recipients.total / RECIPIENTS_PAGE)),
         q,
@@ -135,7 +138,8 @@ export const pages: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
     const { id } = request.params;
     const run = await deps.runs.get(id);
     if (run === undefined) return renderPage(deps, request, reply, 'error', { message: request.t('notFound') }, 404);
-    return renderPage(deps, request, reply, 'run', { run: await runDetail(deps, run) });
+    const [detail, system] = await Promise.all([runDetail(deps, run), systemOrNothing(deps)]);
+    return renderPage(deps, request, reply, 'run', { run: detail, system });
   });
 
   app.post('/runs/:id/resume', withId, async (request, reply) => {
