@@ -249,6 +249,9 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
       'the live panel in Japanese',
     );
     t.match(await panel.getByRole('img').getAttribute('aria-label'), /送信 [\d.]+ 通\/秒/);
+    const faults = page.getByRole('region', { name: 'ポッド e2e-pod の障害' });
+    t.match(await faults.locator('[data-field="faults-now"]').textContent(), /現在：準備完了/, 'the faults panel in Japanese');
+    t.ok(await faults.getByRole('button', { name: 'このポッドに適用' }).isVisible());
     await page.getByRole('link', { name: 'English' }).click();
     await page.getByRole('heading', { name: 'Bulk send' }).waitFor();
   });
@@ -259,6 +262,28 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
     t.ok(await page.getByRole('button', { name: 'Send 1,000' }).isDisabled());
     t.ok(await page.getByText('Bulk sending is switched off by the feature flag bulk_send_feature.').isVisible());
     writeFileSync(flagsFile, JSON.stringify({ bulk_send_feature: true }));
+  });
+
+  await t.test("this pod's faults from the dashboard: unready for a while, then back as deployed", async (t) => {
+    await page.goto(stack.url);
+    const panel = () => page.getByRole('region', { name: 'Faults of pod e2e-pod' });
+    await panel()
+      .getByLabel(/Unready for/)
+      .fill('30');
+    await panel().getByRole('button', { name: 'Apply to this pod' }).click();
+    await page.getByText('The faults of pod e2e-pod changed.').waitFor();
+    t.match(
+      await panel().locator('[data-field="faults-now"]').textContent(),
+      /Now: unready for \d+ more s · 0% of requests/,
+      'the panel says so',
+    );
+    const readyz = await fetch(`${stack.url}/readyz`);
+    t.equal(readyz.status, 503, '/readyz answers 503');
+    t.match(await readyz.json(), { checks: { faults: false } }, 'naming the fault');
+    await panel().getByRole('button', { name: 'Back to as deployed' }).click();
+    await page.getByText('The faults of pod e2e-pod changed.').waitFor();
+    t.match(await panel().locator('[data-field="faults-now"]').textContent(), /Now: ready · 0%/, 'ready again');
+    t.equal((await fetch(`${stack.url}/readyz`)).status, 200, '/readyz answers 200');
   });
 
   await t.test('accessibility basics: labels, keyboard, headings, contrast', async (t) => {

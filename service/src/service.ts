@@ -10,6 +10,7 @@ import type { MailCatcher } from './mail/catcher.ts';
 import { createTransport } from './mail/transport.ts';
 import { createMetrics, registerQueueGauges } from './metrics.ts';
 import { SystemMonitor } from './monitor/system.ts';
+import { PodFaults } from './web/faults.ts';
 import { ThroughputRecorder } from './monitor/throughput.ts';
 import { closeQueues, openQueues, redisConnection, workerName } from './queue/queues.ts';
 import { RecipientStore } from './recipients/store.ts';
@@ -136,6 +137,9 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
           })
         : new FileFlags(config.flagsFile);
       started('flags', () => flags.close());
+      const faults = new PodFaults(config.faults);
+      // A pod made unready at runtime leaves the Service's endpoints; it stays alive.
+      checks.faults = async () => faults.ready;
       const { buildWebApp } = await import('./web/web-app.ts');
       app = buildWebApp({
         config,
@@ -146,6 +150,7 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
         bulk: new BulkSender(runs, queues, flags, config.delivery),
         queues,
         monitor: new SystemMonitor(queues, connection),
+        faults,
         flags,
         metrics,
         readiness,

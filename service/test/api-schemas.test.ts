@@ -26,7 +26,9 @@ t.test('the JSON API described and enforced by its schemas', async (t) => {
       Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`),
     );
     t.same(operations.sort(), [
+      'DELETE /api/faults',
       'DELETE /api/recipients/{id}',
+      'GET /api/faults',
       'GET /api/flags',
       'GET /api/recipients',
       'GET /api/runs',
@@ -37,6 +39,7 @@ t.test('the JSON API described and enforced by its schemas', async (t) => {
       'POST /api/recipients/import',
       'POST /api/runs',
       'POST /api/runs/{id}/resume',
+      'PUT /api/faults',
     ]);
     for (const [path, methods] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(methods)) {

@@ -214,7 +214,10 @@ t.test('HTML pages', async (t) => {
       Number(/http_requests_total\{method="GET",route="\/healthz",status_code="200"\} (\d+)/.exec(await metrics())?.[1] ?? 0);
     const healthzBefore = await healthzCount();
     t.same((await app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' });
-    t.same((await app.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready', checks: { database: true, redis: true } });
+    t.same((await app.inject({ method: 'GET', url: '/readyz' })).json(), {
+      status: 'ready',
+      checks: { database: true, redis: true, faults: true },
+    });
     t.equal(await healthzCount(), healthzBefore + 1, 'http_requests_total counts the /healthz request');
     t.match(await metrics(), /http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/healthz",status_code="200"\}/);
     // A web process runs no worker: every job enqueued here is still waiting.
@@ -227,7 +230,7 @@ t.test('HTML pages', async (t) => {
     await redis.stop();
     const notReady = await app.inject({ method: 'GET', url: '/readyz' });
     t.equal(notReady.statusCode, 503);
-    t.same(notReady.json(), { status: 'not ready', checks: { database: true, redis: false } });
+    t.same(notReady.json(), { status: 'not ready', checks: { database: true, redis: false, faults: true } });
     t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'liveness does not depend on Redis');
     await redis.start();
   });

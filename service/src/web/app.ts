@@ -4,6 +4,7 @@ import type { Flags } from '../flags/flags.ts';
 import type { MailCatcher } from '../mail/catcher.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SystemMonitor } from '../monitor/system.ts';
+import type { PodFaults } from './faults.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { RecipientStore } from '../recipients/store.ts';
 import type { BulkSender } from '../runs/bulk-send.ts';
@@ -26,6 +27,8 @@ export interface WebDeps {
   queues: Queues;
   /** The live panel's figures: queues, workers, mails per second. */
   monitor: SystemMonitor;
+  /** This pod's deliberate misbehaviour: FAULT_* at start, changed at runtime by the admin API. */
+  faults: PodFaults;
   flags: Flags;
   metrics: Metrics;
   readiness: ReadinessCheck;

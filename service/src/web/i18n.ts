@@ -85,6 +85,7 @@ const en = {
   'notice.started': 'Send run #{id} started.',
   'notice.resumed': 'Send run #{id} resumed.',
   'notice.cleared': 'Mail catcher cleared.',
+  'notice.faults': 'The faults of pod {id} changed.',
   imported: 'Imported {imported}, skipped {duplicates} duplicates, {invalid} invalid rows.',
   invalidRows: 'Invalid rows',
   line: 'Line',
@@ -124,6 +125,18 @@ const en = {
   mailsPerSecond: 'Mails/s',
   noLiveWorkers: 'No worker is connected to the queues.',
   workersUnknown: 'Redis does not list its clients: the workers cannot be shown.',
+  podFaults: 'Faults of pod {pod}',
+  podFaultsHelp:
+    'Make the pod that served this page misbehave until it restarts: unready (Kubernetes takes it out of the Service, and lets it live), failing a share of requests, or slow. Probes and metrics are never failed. Behind the admin credentials; the JSON API is PUT /api/faults.',
+  faultsNow: 'Now: {ready} · {errors}% of requests answered 500 · {delay} ms added to each',
+  ready: 'ready',
+  unreadyLeft: 'unready for {seconds} more s',
+  unreadySeconds: 'Unready for (seconds, up to 600)',
+  faultErrorRate: 'Share of requests answered 500 (0 to 1)',
+  faultDelay: 'Delay per request (ms, up to 60000)',
+  applyFaults: 'Apply to this pod',
+  clearFaults: 'Back to as deployed',
+  faultsInvalid: 'A fault is out of its bounds: unready 0 to 600 s, share 0 to 1, delay 0 to 60000 ms.',
 };
 
 type Key = keyof typeof en;
@@ -209,6 +222,7 @@ const ja: Record<Key, string> = {
   'notice.started': '送信ラン #{id} を開始しました。',
   'notice.resumed': '送信ラン #{id} を再開しました。',
   'notice.cleared': 'メールキャッチャーを空にしました。',
+  'notice.faults': 'ポッド {id} の障害を変更しました。',
   imported: '{imported} 件を取り込み、重複 {duplicates} 件と不正な行 {invalid} 件をスキップしました。',
   invalidRows: '不正な行',
   line: '行',
@@ -248,6 +262,18 @@ const ja: Record<Key, string> = {
   mailsPerSecond: '通/秒',
   noLiveWorkers: 'キューにつながっているワーカーはありません。',
   workersUnknown: 'Redis がクライアント一覧を返さないため、ワーカーを表示できません。',
+  podFaults: 'ポッド {pod} の障害',
+  podFaultsHelp:
+    'このページを返したポッドを、再起動するまでわざと不調にします。準備未完了（Kubernetes は Service から外すが、ポッドは生かす）、一部のリクエストを失敗させる、遅くする。プローブとメトリクスは失敗させません。管理者の認証が必要です。JSON API は PUT /api/faults。',
+  faultsNow: '現在：{ready}・リクエストの {errors}% に 500・各リクエストに {delay} ms 追加',
+  ready: '準備完了',
+  unreadyLeft: 'あと {seconds} 秒準備未完了',
+  unreadySeconds: '準備未完了にする秒数（600 まで）',
+  faultErrorRate: '500 を返すリクエストの割合（0〜1）',
+  faultDelay: 'リクエストごとの遅延（ms、60000 まで）',
+  applyFaults: 'このポッドに適用',
+  clearFaults: 'デプロイ時の状態に戻す',
+  faultsInvalid: '障害の値が範囲外です：準備未完了 0〜600 秒、割合 0〜1、遅延 0〜60000 ms。',
 };
 
 // The problems of a user's input (service/src/problems.ts has their codes

@@ -3,7 +3,7 @@ import type { WebDeps } from './app.ts';
 
 // What every HTML page gets, in one place for the route modules that render pages.
 
-const NOTICES = ['added', 'deleted', 'started', 'resumed', 'cleared'] as const;
+const NOTICES = ['added', 'deleted', 'started', 'resumed', 'cleared', 'faults'] as const;
 const isNotice = (value: unknown): value is (typeof NOTICES)[number] => (NOTICES as readonly unknown[]).includes(value);
 
 /** Renders a page with what every page needs: translations, version, pod, links and a CSRF token. */

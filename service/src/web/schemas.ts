@@ -4,6 +4,7 @@ import { EMAIL } from '../mail/mailbox.ts';
 import { MAX_EMAIL_LENGTH, MAX_NAME_LENGTH } from '../recipients/validation.ts';
 import { MAX_RUN_SIZE } from '../runs/bulk-send.ts';
 import { MAX_RELAY_LATENCY_MS } from '../queue/queues.ts';
+import { MAX_DELAY_MS, MAX_UNREADY_SECONDS } from './faults.ts';
 
 // The JSON API's shapes, in one place: Fastify validates requests and
 // serializes responses with them, the handlers' types follow from them, and
@@ -155,6 +156,31 @@ export const SystemSnapshot = Type.Object({
     Type.Object({ at: Type.String({ format: 'date-time' }), sent: PerSecond, failed: PerSecond, retried: PerSecond }),
     { description: 'Mails per second over the last five minutes, a point per bucket, oldest first; the bucket being filled is left out.' },
   ),
+});
+
+export const FaultChange = Type.Object(
+  {
+    errorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'The share of page and API requests answered 500.' })),
+    delayMs: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: MAX_DELAY_MS, description: 'Milliseconds added to every page and API request.' }),
+    ),
+    unreadySeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_UNREADY_SECONDS,
+        description: 'For how long /readyz answers 503 from now (0: ready again).',
+      }),
+    ),
+  },
+  { description: 'What to change; what is left out stays.' },
+);
+
+export const FaultAnswer = Type.Object({
+  pod: Type.String({ description: 'The pod that answered, and whose faults these are.' }),
+  version: Type.String(),
+  errorRate: Type.Number(),
+  delayMs: Type.Integer(),
+  unreadySeconds: Type.Integer({ description: 'Seconds until /readyz answers 200 again; 0 while ready.' }),
 });
 
 export const RunsQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: RUNS_SHOWN })) });

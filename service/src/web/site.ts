@@ -15,6 +15,7 @@ import { recipientsApi } from './routes/recipients-api.ts';
 import { runsApi } from './routes/runs-api.ts';
 import { pages } from './routes/pages.ts';
 import { systemRoutes } from './routes/system.ts';
+import { podFaults } from './routes/pod-faults.ts';
 import { mailCatcherPages } from './routes/mail-catcher.ts';
 import { openApi } from './openapi.ts';
 
@@ -99,6 +100,7 @@ export const site: FastifyPluginAsync<WebDeps> = async (app, deps) => {
   await app.register(recipientsApi, deps);
   await app.register(runsApi, deps);
   await app.register(systemRoutes, deps);
+  await app.register(podFaults, deps);
   await app.register(pages, deps);
   if (deps.catcher !== undefined) await app.register(mailCatcherPages, { ...deps, catcher: deps.catcher });
 };

@@ -23,7 +23,7 @@ export function buildWebApp(deps: WebDeps): FastifyInstance {
   app.register(httpMetrics, { metrics: deps.metrics });
   app.register(healthRoutes, { metrics: deps.metrics, readiness: deps.readiness });
   app.register(async (scope) => {
-    scope.register(faults, deps.config.faults);
+    scope.register(faults, { faults: deps.faults });
     scope.register(site, deps);
   });
   app.register(queuesBoard, { prefix: '/queues', queues: deps.queues, admin: deps.config.admin });

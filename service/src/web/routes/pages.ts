@@ -57,6 +57,7 @@ export const pages: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps) => {
         recipients,
         runs,
         system,
+        faults: deps.faults.state(),
         page,
         pages: Math.max(1, Math.ceil(recipients.total / RECIPIENTS_PAGE)),
         q,
