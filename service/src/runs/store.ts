@@ -215,10 +215,10 @@ export class RunStore {
       ])
       .where('run_id', '=', runId)
       .groupBy(['pod', 'version'])
+      .orderBy(sql`sum(sent + failed)`, 'desc')
+      .orderBy('pod')
       .execute();
-    return rows
-      .map((r) => ({ pod: r.pod, version: r.version, sent: Number(r.sent), failed: Number(r.failed), retried: Number(r.retried) }))
-      .sort((a, b) => b.sent + b.failed - (a.sent + a.failed) || a.pod.localeCompare(b.pod));
+    return rows.map((r) => ({ pod: r.pod, version: r.version, sent: Number(r.sent), failed: Number(r.failed), retried: Number(r.retried) }));
   }
 
   async failures(runId: number, limit: number): Promise<Failure[]> {
