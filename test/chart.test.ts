@@ -285,7 +285,10 @@ t.test('credentials only in Secrets', async (t) => {
 });
 
 t.test('every pod and container carries the security defaults, resources and probes', async (t) => {
-  const ms = render(h4, { valuesFiles: [`${CHART}/ci/unleash-hardened.yaml`], set: { 'rollout.enabled': true } });
+  const ms = render(h4, {
+    valuesFiles: [`${CHART}/ci/unleash-hardened.yaml`],
+    set: { 'rollout.enabled': true, 'loadGenerator.enabled': true },
+  });
   const workloads = ms.filter((m) => ['Deployment', 'StatefulSet', 'Rollout', 'Job'].includes(String(m.kind)));
   t.ok(workloads.length >= 8);
   for (const w of workloads) {
@@ -345,6 +348,8 @@ t.test('the schema refuses what cannot work', async (t) => {
   t.match(renderError(h4, { set: { 'web.replicas': 'two' } }), /web\/replicas.*want integer/);
   t.match(renderError(h4, { set: { 'web.replcas': 3 } }), /replcas/);
   t.match(renderError(h4, { set: { 'faults.errorRate': 2 } }), /faults\/errorRate/);
+  t.match(renderError(h4, { set: { 'loadGenerator.requestsPerSecond': 5000 } }), /loadGenerator\/requestsPerSecond/);
+  t.match(renderError(h4, { set: { 'loadGenerator.paths': '/' } }), /loadGenerator\/paths.*want array/);
   // ingress-nginx was retired in March 2026; the Gateway API is the way to exact weights.
   t.match(renderError(h4, { set: { 'rollout.canary.trafficRouting.provider': 'nginx' } }), /trafficRouting\/provider.*gatewayAPI/);
 });
@@ -359,6 +364,56 @@ t.test('combinations that cannot work fail rendering with a message', async (t) 
   t.match(renderError(h4, { set: { 'mailcatcher.enabled': false } }), /set smtp\.host/);
   t.match(renderError(h4, { set: { 'rollout.analysis.enabled': true } }), /needs rollout\.enabled/);
   t.match(renderError(h4, { set: { 'unleash.external.url': 'https://u.test/api' } }), /needs unleash\.external\.existingSecret/);
+});
+
+t.test('the load generator: one pod of the app image asking the web Service, and no other peer', async (t) => {
+  const off = render(h4, {});
+  t.notOk(find(off, 'Deployment', '-load'), 'off by default');
+  const ms = render(h4, {
+    set: {
+      'loadGenerator.enabled': true,
+      'loadGenerator.requestsPerSecond': 20,
+      'loadGenerator.runs.count': 1000,
+      'networkPolicy.enabled': true,
+      'loadGenerator.paths[0]': '/api/version',
+    },
+  });
+  const load = find(ms, 'Deployment', '-load');
+  const container = (m: Manifest | undefined) => podSpec(m)?.containers[0] as { args?: string[]; image?: string } | undefined;
+  t.same(container(load)?.args, ['load'], '`mail-worker load`');
+  t.equal(container(load)?.image, container(find(ms, 'Deployment', '-web'))?.image, "the web's image");
+  const web = find(ms, 'Service', '-web') as { metadata: { name: string }; spec: { ports: { port: number }[] } };
+  t.equal(env(load, 'LOAD_TARGET_URL')?.value, `http://${web.metadata.name}:${web.spec.ports[0]?.port}`, "the web's main Service");
+  t.same(
+    ['LOAD_REQUESTS_PER_SECOND', 'LOAD_PATHS', 'LOAD_RUN_COUNT', 'LOAD_RUN_EVERY_SECONDS'].map((name) => env(load, name)?.value),
+    ['20', '/api/version', '1000', '60'],
+    'its settings from values.yaml',
+  );
+  t.notOk(env(load, 'DATABASE_URL') || env(load, 'REDIS_URL'), 'no credentials: it talks to the web only');
+  const policy = find(ms, 'NetworkPolicy', '-load') as { spec: { egress: { ports: { port: number }[]; to?: unknown[] }[] } } | undefined;
+  t.same(
+    policy?.spec.egress.flatMap((rule) => rule.ports.map((p) => p.port)),
+    [53, 53, 3000],
+    'its NetworkPolicy lets it reach DNS and the web pods alone',
+  );
+});
+
+t.test('the Grafana dashboard queries only metrics the service really exports', async (t) => {
+  const exported = await exportedMetricNames(t);
+  const dashboard = JSON.parse(readFileSync(join(CHART, 'files/grafana-dashboard.json'), 'utf8')) as {
+    panels: { title: string; targets: { expr: string }[] }[];
+  };
+  for (const panel of dashboard.panels) {
+    const queried = panel.targets.flatMap((target) => [...target.expr.matchAll(/([a-z_:][a-z0-9_:]*)\{/g)].map((m) => m[1] as string));
+    t.ok(
+      queried.length > 0 && queried.every((name) => exported.has(name) || name === 'up'),
+      `${panel.title}: ${[...new Set(queried)].join(', ')}`,
+    );
+  }
+  t.ok(
+    dashboard.panels.some((p) => p.title.endsWith('by version') && p.targets[0]?.expr.includes('mail_worker_build_info')),
+    'the by-version panels join on mail_worker_build_info',
+  );
 });
 
 t.test('the AnalysisTemplate queries only metrics the service really exports', async (t) => {

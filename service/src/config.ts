@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { type Mailbox, parseMailbox } from './mail/mailbox.ts';
 import type { SmtpSettings } from './mail/transport.ts';
 import type { DeliveryPolicy } from './queue/delivery-policy.ts';
+import type { LoadSettings } from './load/generator.ts';
+import { MAX_RUN_SIZE } from './runs/bulk-send.ts';
 
 // Every environment variable the service reads, parsed and validated in one
 // place. A bad value stops start-up with a message naming the variable and
@@ -161,6 +163,42 @@ export function loadFlagSetupConfig(env: Env = process.env): FlagSetupConfig {
     environment: read.string('UNLEASH_ENVIRONMENT', 'development'),
     waitMs: read.integer('UNLEASH_SETUP_WAIT_MS', 120_000, 0, 3_600_000),
     refreshIntervalMs: unleashRefreshIntervalMs(read),
+  };
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}
+
+export interface LoadGeneratorConfig extends LoadSettings {
+  appVersion: string;
+  port: number;
+  host: string;
+  logLevel: LogLevel;
+}
+
+/** What `mail-worker load` reads: where to send, how much, and its own port for probes and metrics. */
+export function loadGeneratorConfig(env: Env = process.env): LoadGeneratorConfig {
+  const read = new EnvReader(env);
+  const targetUrl = read.url('LOAD_TARGET_URL', undefined, ['http:', 'https:']);
+  if (targetUrl === undefined && !read.problems.some((p) => p.startsWith('LOAD_TARGET_URL')))
+    read.problems.push("LOAD_TARGET_URL: required (the web's URL, e.g. http://mail-worker-web:3000)");
+  const paths = read
+    .string('LOAD_PATHS', '/,/api/version')
+    .split(',')
+    .map((path) => path.trim())
+    .filter((path) => path !== '');
+  if (paths.some((path) => !path.startsWith('/')))
+    read.problems.push(`LOAD_PATHS=${JSON.stringify(paths.join(','))}: expected paths starting with /, separated by commas`);
+  const config = {
+    targetUrl: targetUrl ?? '',
+    requestsPerSecond: read.number('LOAD_REQUESTS_PER_SECOND', 10, 0, 1000),
+    paths,
+    runCount: read.integer('LOAD_RUN_COUNT', 0, 0, MAX_RUN_SIZE),
+    runEverySeconds: read.integer('LOAD_RUN_EVERY_SECONDS', 60, 1, 86_400),
+    reportSeconds: read.integer('LOAD_REPORT_SECONDS', 10, 1, 3600),
+    appVersion: read.string('APP_VERSION', packageVersion()),
+    port: read.integer('PORT', 3000, 0, 65535),
+    host: read.string('HOST', '0.0.0.0'),
+    logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig, loadFlagSetupConfig } from './config.ts';
+import { pino } from 'pino';
+import { ConfigError, loadConfig, loadFlagSetupConfig, loadGeneratorConfig } from './config.ts';
 import { setupUnleashFlags, UnleashAdminError } from './flags/unleash-setup.ts';
 import { MODES, type Mode, startService } from './service.ts';
 
@@ -11,7 +12,11 @@ modes:
   all      web and worker in one process (local use); migrates the database first
   migrate  brings the database schema up to date, then exits
 
-command:
+commands:
+  load         the load generator (the chart's loadGenerator.*): requests to
+               LOAD_TARGET_URL at LOAD_REQUESTS_PER_SECOND over LOAD_PATHS,
+               and a run of LOAD_RUN_COUNT mails every LOAD_RUN_EVERY_SECONDS;
+               serves /healthz, /readyz, /metrics
   setup-flags  creates the feature flags bulk_send_feature and send_strategy in
                the Unleash at UNLEASH_URL (with UNLEASH_ADMIN_TOKEN), leaving
                existing ones as they are; waits up to UNLEASH_SETUP_WAIT_MS for
@@ -26,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
     return mode === undefined ? 2 : 0;
   }
   if (mode === 'setup-flags') return setupFlags();
+  if (mode === 'load') return generateLoad();
   if (!(MODES as readonly string[]).includes(mode)) {
     console.error(`mail-worker: unknown mode ${JSON.stringify(mode)}\n\n${USAGE}`);
     return 2;
@@ -48,25 +54,59 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  closeOnSignal(service.logger, service.close);
+  return -1; // keep running
+}
+
+/** Until SIGTERM or SIGINT: then CLOSE, and the exit code. */
+function closeOnSignal(
+  log: { info(msg: string): void; warn(msg: string): void; error(obj: unknown, msg: string): void },
+  close: () => Promise<void>,
+) {
   // The first signal drains and closes in order; a second one gives up waiting.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
-      service.logger.warn(`${signal} again: exiting without waiting`);
+      log.warn(`${signal} again: exiting without waiting`);
       process.exit(1);
     }
     stopping = true;
-    service.logger.info(`${signal}: shutting down`);
-    service.close().then(
+    log.info(`${signal}: shutting down`);
+    close().then(
       () => process.exit(0),
       (error: unknown) => {
-        service.logger.error({ err: error }, 'shutdown failed');
+        log.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+async function generateLoad(): Promise<number> {
+  let config;
+  try {
+    config = loadGeneratorConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`mail-worker: ${error.message}`);
+    return 78;
+  }
+  const logger = pino({ level: config.logLevel });
+  const { createMetrics } = await import('./metrics.ts');
+  const { buildHealthApp } = await import('./web/app.ts');
+  const { LoadGenerator } = await import('./load/generator.ts');
+  const metrics = createMetrics(config.appVersion);
+  const generator = new LoadGenerator(config, metrics.registry, (line) => logger.info(line));
+  // Ready once listening: it has nothing to wait for.
+  const app = buildHealthApp({ logger, metrics, readiness: async () => ({ generator: true }) });
+  await app.listen({ port: config.port, host: config.host });
+  generator.start();
+  closeOnSignal(logger, async () => {
+    await generator.close();
+    await app.close();
+  });
   return -1; // keep running
 }
 

@@ -12,9 +12,19 @@ export interface Metrics {
   sendDuration: Histogram<'queue'>;
 }
 
-export function createMetrics(): Metrics {
+/** `version` is APP_VERSION: the info series the dashboard's by-version panels join on. */
+export function createMetrics(version: string): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // One series per pod whose label says its version (the "info metric"
+  // pattern): a query joins on it by pod instead of every series carrying
+  // the version.
+  new Gauge({
+    name: 'mail_worker_build_info',
+    help: 'Always 1; its version label is the version this process runs (APP_VERSION).',
+    labelNames: ['version'],
+    registers: [registry],
+  }).set({ version }, 1);
   return {
     registry,
     httpRequests: new Counter({

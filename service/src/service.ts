@@ -69,7 +69,7 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
     }
     if (mode === 'migrate') return { logger, close };
 
-    const metrics = createMetrics();
+    const metrics = createMetrics(config.appVersion);
     const identity = { pod: config.podName, version: config.appVersion };
     const runs = new RunStore(database.db, identity);
     const connection = redisConnection(config.redisUrl, 'queue');

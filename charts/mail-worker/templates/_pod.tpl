@@ -3,7 +3,7 @@ The one pod template of the app's image: web, worker, migrate,
 unleash-flags and smoke-test pods all render from it, so security, env and volumes change
 in one place. Arguments:
   root       the chart's root context
-  component  web | worker | migrate | unleash-flags | smoke-test
+  component  web | worker | load | migrate | unleash-flags | smoke-test
   args       the mode, e.g. (list "web")
   command    instead of the image's entrypoint (the helm test Job)
   values     the component's values: resources and the extension points
@@ -14,6 +14,7 @@ in one place. Arguments:
   env        the component's own environment, as YAML text
   app        true for web and worker: the app's ConfigMap and credentials,
              the HTTP port and probes, the release's ServiceAccount
+  serves     true for the load generator: the HTTP port and probes only
   job        true for Jobs: restartPolicy Never
   terminationGracePeriodSeconds  when not Kubernetes' default
 */}}
@@ -64,7 +65,7 @@ spec:
       command: {{ toJson . }}
       {{- end }}
       args: {{ toJson .args }}
-      {{- if .app }}
+      {{- if or .app .serves }}
       ports:
         - name: http
           containerPort: 3000
@@ -93,7 +94,7 @@ spec:
         {{- with $v.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
-      {{- if .app }}
+      {{- if or .app .serves }}
       startupProbe:
         {{- $v.startupProbe | default (dict "httpGet" (dict "path" "/healthz" "port" "http") "periodSeconds" 2 "failureThreshold" 30) | toYaml | nindent 8 }}
       livenessProbe:

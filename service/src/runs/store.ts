@@ -218,7 +218,13 @@ export class RunStore {
       .orderBy(sql`sum(sent + failed)`, 'desc')
       .orderBy('pod')
       .execute();
-    return rows.map((r) => ({ pod: r.pod, version: r.version, sent: Number(r.sent), failed: Number(r.failed), retried: Number(r.retried) }));
+    return rows.map((r) => ({
+      pod: r.pod,
+      version: r.version,
+      sent: Number(r.sent),
+      failed: Number(r.failed),
+      retried: Number(r.retried),
+    }));
   }
 
   async failures(runId: number, limit: number): Promise<Failure[]> {
