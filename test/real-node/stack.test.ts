@@ -445,10 +445,11 @@ t.test(
   },
 );
 
+type Pod = PodRef & { metadata: { name: string }; status: { containerStatuses?: { restartCount: number }[] } };
+const webPods = async () => (await getJson<{ items: Pod[] }>(['pods', '-n', ns, '-l', 'app.kubernetes.io/component=web'])).items;
+const restarts = (pods: Pod[]) => pods.flatMap((p) => p.status.containerStatuses ?? []).reduce((sum, c) => sum + c.restartCount, 0);
+
 t.test("the faults guide, too much at once: a 100,000-mail run and a file over the limit, within the web pod's memory", async (t) => {
-  type Pod = PodRef & { status: { containerStatuses?: { restartCount: number }[] } };
-  const webPods = async () => (await getJson<{ items: Pod[] }>(['pods', '-n', ns, '-l', 'app.kubernetes.io/component=web'])).items;
-  const restarts = (pods: Pod[]) => pods.flatMap((p) => p.status.containerStatuses ?? []).reduce((sum, c) => sum + c.restartCount, 0);
   const pods = await webPods();
   // The kernel's own account, every quarter second: what `kubectl top`
   // shows a minute late and averaged, this sees at its peak.
@@ -484,6 +485,26 @@ t.test("the faults guide, too much at once: a 100,000-mail run and a file over t
   const redis = await kubectl(['-n', ns, 'exec', `${release}-redis-0`, '--', 'redis-cli', 'info', 'memory']);
   t.comment(
     `Redis with the run's jobs: ${/used_memory_human:(\S+)/.exec(redis)?.[1]} of maxmemory ${/maxmemory_human:(\S+)/.exec(redis)?.[1]}`,
+  );
+});
+
+t.test('the faults guide, a pod told to misbehave: unready for a while, out of the Service, never restarted', async (t) => {
+  const pods = await webPods();
+  const output = await walkSteps(t, env, 'faults', 8);
+  const told = /\{"pod":"([^"]+)","version":"([^"]*)","errorRate":0,"delayMs":0,"unreadySeconds":45\}/.exec(output);
+  t.ok(told, "PUT /api/faults answered with the pod's faults: unready for 45 s");
+  t.ok(
+    pods.some((p) => p.metadata.name === told?.[1]),
+    `naming the web pod that took it (${told?.[1]})`,
+  );
+  t.equal(output.match(/condition met/g)?.length, 2, 'kubectl saw the pod go unready, and ready again');
+  const meanwhile = /through the Ingress meanwhile: (\d+)/.exec(output)?.[1];
+  t.ok(meanwhile && meanwhile !== '200', `meanwhile the Ingress had no ready pod to send the request to: ${meanwhile}`);
+  t.equal(restarts(await webPods()), restarts(pods), 'its liveness probe passed throughout: no restart');
+  t.same(
+    await api('/api/faults'),
+    { pod: told?.[1], version: told?.[2], errorRate: 0, delayMs: 0, unreadySeconds: 0 },
+    'ready again by itself',
   );
 });
 
