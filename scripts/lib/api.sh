@@ -2,7 +2,10 @@
 # The service's JSON API from a script, with curl alone: a call that fails
 # on an error status, and one field of a flat JSON answer.
 
-api() { curl -sS --fail-with-body --max-time 60 -H 'accept: application/json' "$@"; }
+# Five minutes: the largest run (100,000 mails) is stored and queued in one
+# request, over a minute on a busy 2-core laptop. A caller that polls
+# passes a shorter --max-time (curl takes the last one given).
+api() { curl -sS --fail-with-body --max-time 300 -H 'accept: application/json' "$@"; }
 # field NAME: the first "NAME": value of the JSON on standard input, unquoted
 # (empty, and still a success, where there is none): the answer's own where a
 # list inside it repeats the name later (a run's "sent" before its pods').

@@ -497,9 +497,12 @@ t.test('the faults guide, a pod told to misbehave: unready for a while, out of t
     pods.some((p) => p.metadata.name === told?.[1]),
     `naming the web pod that took it (${told?.[1]})`,
   );
-  t.equal(output.match(/condition met/g)?.length, 2, 'kubectl saw the pod go unready, and ready again');
+  t.equal(output.match(new RegExp(`pod/${told?.[1]} condition met`, 'g'))?.length, 2, 'kubectl saw the pod go unready, and ready again');
   const meanwhile = /through the Ingress meanwhile: (\d+)/.exec(output)?.[1];
-  t.ok(meanwhile && meanwhile !== '200', `meanwhile the Ingress had no ready pod to send the request to: ${meanwhile}`);
+  // The walks before may leave a second web pod (an HPA's, a killed pod's
+  // replacement): then it answers meanwhile.
+  if (pods.length === 1) t.ok(meanwhile && meanwhile !== '200', `with no other web pod, the Ingress had none to send it to: ${meanwhile}`);
+  else t.equal(meanwhile, '200', `another of the ${pods.length} web pods answered meanwhile`);
   t.equal(restarts(await webPods()), restarts(pods), 'its liveness probe passed throughout: no restart');
   t.same(
     await api('/api/faults'),
