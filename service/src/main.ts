@@ -24,6 +24,19 @@ commands:
 
 Configuration comes from environment variables: see the README.`;
 
+const EX_CONFIG = 78;
+
+/** The configuration READ gives, or undefined after printing what is wrong with it. */
+function readConfig<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`mail-worker: ${error.message}`);
+    return undefined;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const mode = argv[0];
   if (mode === undefined || mode === '--help' || mode === '-h') {
@@ -37,16 +50,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`mail-worker: ${error.message}`);
-      return 78; // EX_CONFIG
-    }
-    throw error;
-  }
+  const config = readConfig(loadConfig);
+  if (config === undefined) return EX_CONFIG;
 
   const service = await startService(mode as Mode, config);
   if (mode === 'migrate') {
@@ -85,14 +90,8 @@ function closeOnSignal(
 }
 
 async function generateLoad(): Promise<number> {
-  let config;
-  try {
-    config = loadGeneratorConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`mail-worker: ${error.message}`);
-    return 78;
-  }
+  const config = readConfig(loadGeneratorConfig);
+  if (config === undefined) return EX_CONFIG;
   const logger = pino({ level: config.logLevel });
   const { createMetrics } = await import('./metrics.ts');
   const { buildHealthApp } = await import('./web/app.ts');
@@ -111,14 +110,8 @@ async function generateLoad(): Promise<number> {
 }
 
 async function setupFlags(): Promise<number> {
-  let config;
-  try {
-    config = loadFlagSetupConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`mail-worker: ${error.message}`);
-    return 78;
-  }
+  const config = readConfig(loadFlagSetupConfig);
+  if (config === undefined) return EX_CONFIG;
   const deadline = Date.now() + config.waitMs;
   for (;;) {
     try {
