@@ -137,6 +137,8 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
           })
         : new FileFlags(config.flagsFile);
       started('flags', () => flags.close());
+      const traffic = new ThroughputRecorder(connection, workerName(identity), { heartbeat: true });
+      started('traffic counts', () => traffic.close());
       const faults = new PodFaults(config.faults);
       // A pod made unready at runtime leaves the Service's endpoints; it stays alive.
       checks.faults = async () => faults.ready;
@@ -150,6 +152,7 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
         bulk: new BulkSender(runs, queues, flags, config.delivery),
         queues,
         monitor: new SystemMonitor(queues, connection),
+        traffic,
         faults,
         flags,
         metrics,

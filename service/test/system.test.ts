@@ -19,8 +19,8 @@ t.test('each worker adds its counts to five-second buckets; the web reads them b
   const redis = await startRedis();
   t.teardown(() => redis.stop());
   const client = redis.client();
-  const a = new ThroughputRecorder(client, 'pod-a/v1', FLUSH_BY_HAND);
-  const b = new ThroughputRecorder(client, 'pod-b/v2', FLUSH_BY_HAND);
+  const a = new ThroughputRecorder(client, 'pod-a/v1', { flushMs: FLUSH_BY_HAND });
+  const b = new ThroughputRecorder(client, 'pod-b/v2', { flushMs: FLUSH_BY_HAND });
   t.teardown(() => Promise.all([a.close(), b.close()]));
   for (let i = 0; i < 10; i++) a.count('sent');
   for (let i = 0; i < 5; i++) a.count('failed');
@@ -57,6 +57,32 @@ t.test('each worker adds its counts to five-second buckets; the web reads them b
   t.same(Object.fromEntries(later.byWorker), {}, 'and no worker has a rate');
 });
 
+t.test('each web pod counts its answers; with a heartbeat it shows before its first request', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const client = redis.client();
+  const busy = new ThroughputRecorder(client, 'web-a/v1', { flushMs: FLUSH_BY_HAND, heartbeat: true });
+  const idle = new ThroughputRecorder(client, 'web-b/v2', { flushMs: FLUSH_BY_HAND, heartbeat: true });
+  const worker = new ThroughputRecorder(client, 'worker-a/v1', { flushMs: FLUSH_BY_HAND });
+  t.teardown(() => Promise.all([busy.close(), idle.close(), worker.close()]));
+  for (let i = 0; i < 30; i++) busy.count('answered');
+  for (let i = 0; i < 6; i++) busy.count('errors');
+  await Promise.all([busy.flush(NOW), idle.flush(NOW), worker.flush(NOW)]);
+
+  const read = await readThroughput(client, NOW + BUCKET_SECONDS * 1000);
+  t.same(
+    Object.fromEntries(read.byWebPod),
+    { 'web-a/v1': { perSecond: 30 / 15, errorsPerSecond: 6 / 15 }, 'web-b/v2': { perSecond: 0, errorsPerSecond: 0 } },
+    'requests and 5xx per second over 15 seconds; the idle pod at 0, a worker with nothing counted not at all',
+  );
+  t.ok(
+    read.points.every((p) => p.sent + p.failed + p.retried === 0),
+    'requests are not mails',
+  );
+  const gone = await readThroughput(client, NOW + 5 * BUCKET_SECONDS * 1000);
+  t.same(Object.fromEntries(gone.byWebPod), {}, 'a pod silent for 15 seconds is gone from the list');
+});
+
 t.test('a flush while Redis is away keeps the counts for the next one', async (t) => {
   const redis = await startRedis();
   t.teardown(() => redis.stop());
@@ -64,7 +90,7 @@ t.test('a flush while Redis is away keeps the counts for the next one', async (t
   const connection = redisConnection(redis.url, 'queue');
   connection.on('error', () => {});
   t.teardown(() => connection.disconnect());
-  const recorder = new ThroughputRecorder(connection, 'pod-a/v1', FLUSH_BY_HAND);
+  const recorder = new ThroughputRecorder(connection, 'pod-a/v1', { flushMs: FLUSH_BY_HAND });
   await redis.stop();
   for (let i = 0; i < 3; i++) recorder.count('sent');
   await recorder.flush(NOW);
@@ -132,14 +158,45 @@ t.test('the live panel on the running service', async (t) => {
     t.equal(again.at, third.at, 'read once for requests within a second');
   });
 
+  await t.test('the web pod: its requests counted, probes and the panel itself left out', async (t) => {
+    const client = redis.client();
+    const answered = async () => {
+      let sum = 0;
+      for (const key of await client.keys('mail-worker:throughput:*'))
+        sum += Number((await client.hget(key, 'answered panel-pod/v9')) ?? 0);
+      return sum;
+    };
+    const listed = await waitFor(
+      'the web pod in the panel with its requests',
+      async () => {
+        await app.inject({ method: 'GET', url: '/api/version' });
+        const s = (await app.inject({ method: 'GET', url: '/api/system' })).json();
+        return s.web.find((w: { perSecond: number }) => w.perSecond > 0) && s;
+      },
+      (BUCKET_SECONDS + 5) * 1000,
+      { intervalMs: 500 },
+    );
+    t.match(listed.web, [{ name: 'panel-pod/v9', pod: 'panel-pod', version: 'v9', errorsPerSecond: 0 }], 'one web pod, by pod and version');
+
+    // 200 probes, scrapes and polls, then one request: the count grows by
+    // that one (and the few of the wait above not yet flushed), not by 201.
+    const before = await answered();
+    for (const url of ['/healthz', '/readyz', '/metrics', '/system', '/api/system'])
+      await Promise.all(Array.from({ length: 40 }, () => app.inject({ method: 'GET', url })));
+    await app.inject({ method: 'GET', url: '/api/recipients' });
+    const after = await waitFor('the request flushed', async () => ((await answered()) > before ? answered() : undefined), 5000);
+    t.ok(after - before <= 5, `200 probes and polls left out: the count grew by ${after - before}`);
+  });
+
   await t.test('the panel: on the dashboard and as the fragment app.js swaps in, in English and Japanese', async (t) => {
     const dashboard = await app.inject({ method: 'GET', url: '/' });
     t.match(dashboard.body, /<section class="panel system" id="system"/, 'the dashboard has the panel');
-    t.match(dashboard.body, /<code>panel-pod<\/code><\/td><td>v9<\/td>/, 'the live worker');
+    t.match(dashboard.body, /<table class="live-workers">[\s\S]*<code>panel-pod<\/code><\/td><td>v9<\/td>/, 'the live worker');
+    t.match(dashboard.body, /<tr data-web-pod="panel-pod"><td><code>panel-pod<\/code><\/td><td>v9<\/td>/, 'the web pod');
     const fragment = await app.inject({ method: 'GET', url: '/system', headers: { 'accept-language': 'ja' } });
     t.equal(fragment.statusCode, 200, 'GET /system answers');
     t.notMatch(fragment.body, /<html/, 'a fragment, not a page');
-    t.match(fragment.body, /稼働中のワーカー/, 'in Japanese');
+    t.match(fragment.body, /稼働中のワーカー[\s\S]*Web ポッド/, 'in Japanese');
     t.match(
       fragment.body,
       /<tr data-queue="mail-default"><th scope="row"><code>mail-default<\/code><\/th><td data-state="waiting">0<\/td>/,

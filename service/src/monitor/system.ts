@@ -3,7 +3,8 @@ import { QUEUE_NAMES, type QueueName, type Queues } from '../queue/queues.ts';
 import { readThroughput, type ThroughputPoint } from './throughput.ts';
 
 // What the dashboard's live panel shows: the queues, the workers listening
-// on them and the mails per second, read from Redis alone.
+// on them, the mails per second and the web pods answering, read from Redis
+// alone.
 
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 export type QueueDepth = { name: QueueName } & Record<(typeof QUEUE_STATES)[number], number>;
@@ -18,13 +19,32 @@ export interface LiveWorker {
   perSecond: number;
 }
 
+export interface LiveWebPod {
+  /** pod/version. */
+  name: string;
+  pod: string;
+  version: string;
+  /** Requests answered per second over the last 15 seconds (probes, metrics and this panel's own polls left out). */
+  perSecond: number;
+  /** Of those, answered 5xx. */
+  errorsPerSecond: number;
+}
+
 export interface SystemSnapshot {
   at: string;
   queues: QueueDepth[];
   /** Null where Redis does not list its clients (a provider that refuses CLIENT LIST). */
   workers: LiveWorker[] | null;
+  /** The web pods that ran in the last 15 seconds. */
+  web: LiveWebPod[];
   bucketSeconds: number;
   throughput: ThroughputPoint[];
+}
+
+/** pod/version, split (a name without a slash is all pod). */
+function podAndVersion(name: string): { pod: string; version: string } {
+  const slash = name.indexOf('/');
+  return slash === -1 ? { pod: name, version: '' } : { pod: name.slice(0, slash), version: name.slice(slash + 1) };
 }
 
 /** A worker's name as BullMQ keeps it in its Redis client name (bull:QUEUE:w:NAME); '' for a worker given none. */
@@ -85,11 +105,9 @@ export class SystemMonitor {
     if (clients !== null) {
       const byName = new Map<string, LiveWorker>();
       for (const { queue, name } of clients) {
-        const slash = name.indexOf('/');
         const worker = byName.get(name) ?? {
           name,
-          pod: slash === -1 ? name : name.slice(0, slash),
-          version: slash === -1 ? '' : name.slice(slash + 1),
+          ...podAndVersion(name),
           queues: [],
           perSecond: throughput.byWorker.get(name) ?? 0,
         };
@@ -98,6 +116,16 @@ export class SystemMonitor {
       }
       workers = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
     }
-    return { at: new Date(now).toISOString(), queues, workers, bucketSeconds: throughput.bucketSeconds, throughput: throughput.points };
+    const web = [...throughput.byWebPod]
+      .map(([name, rates]) => ({ name, ...podAndVersion(name), ...rates }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    return {
+      at: new Date(now).toISOString(),
+      queues,
+      workers,
+      web,
+      bucketSeconds: throughput.bucketSeconds,
+      throughput: throughput.points,
+    };
   }
 }

@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 
-// Mails per second over the last minutes, per worker: each worker adds its
-// counts to Redis once a second, so every web pod reads the same history
-// and a mail costs no Redis round trip of its own.
+// Mails per second over the last minutes, per worker, and requests per
+// second per web pod: each process adds its counts to Redis once a second,
+// so every web pod reads the same history and neither a mail nor a request
+// costs a Redis round trip of its own.
 
 /** How finely outcomes are counted over time. */
 export const BUCKET_SECONDS = 5;
@@ -12,22 +13,37 @@ export const WINDOW_BUCKETS = 60;
 const RATE_BUCKETS = 3;
 const KEY_PREFIX = 'mail-worker:throughput:';
 
+/** What a worker counts: its mails' outcomes. */
 export const COUNTED = ['sent', 'failed', 'retried'] as const;
-export type Counted = (typeof COUNTED)[number];
+/** What a web pod counts: the requests it answered, and of those the ones answered 5xx. */
+export const ANSWERED = ['answered', 'errors'] as const;
+export type Counted = (typeof COUNTED)[number] | (typeof ANSWERED)[number];
+const MAIL_OUTCOMES: readonly string[] = COUNTED;
 
 const bucketOf = (ms: number) => Math.floor(ms / 1000 / BUCKET_SECONDS) * BUCKET_SECONDS;
 
-/** Counts one worker's outcomes and adds them to Redis once a second. */
+export interface RecorderOptions {
+  flushMs?: number;
+  /**
+   * Write every flush, with nothing counted too: a web pod shows in the panel
+   * as soon as it runs (a worker is listed by BullMQ instead).
+   */
+  heartbeat?: boolean;
+}
+
+/** Counts one process's outcomes and adds them to Redis once a second. */
 export class ThroughputRecorder {
   readonly #redis: Redis;
-  readonly #worker: string;
+  readonly #name: string;
+  readonly #heartbeat: boolean;
   readonly #timer: NodeJS.Timeout;
   #counts = new Map<Counted, number>();
 
-  /** `worker` is the worker's BullMQ name (pod/version), the name the queues list it by. */
-  constructor(redis: Redis, worker: string, flushMs = 1000) {
+  /** `name` is pod/version: for a worker, its BullMQ name, the one the queues list it by. */
+  constructor(redis: Redis, name: string, { flushMs = 1000, heartbeat = false }: RecorderOptions = {}) {
     this.#redis = redis;
-    this.#worker = worker;
+    this.#name = name;
+    this.#heartbeat = heartbeat;
     this.#timer = setInterval(() => void this.flush(), flushMs).unref();
   }
 
@@ -37,12 +53,13 @@ export class ThroughputRecorder {
 
   /** Adds what was counted since the last flush to the current bucket; kept for the next flush if Redis does not answer. */
   async flush(now = Date.now()): Promise<void> {
-    if (this.#counts.size === 0) return;
+    if (this.#counts.size === 0 && !this.#heartbeat) return;
     const counts = this.#counts;
     this.#counts = new Map();
+    if (this.#heartbeat && !counts.has('answered')) counts.set('answered', 0);
     const key = KEY_PREFIX + bucketOf(now);
     const transaction = this.#redis.multi();
-    for (const [outcome, n] of counts) transaction.hincrby(key, `${outcome} ${this.#worker}`, n);
+    for (const [outcome, n] of counts) transaction.hincrby(key, `${outcome} ${this.#name}`, n);
     transaction.expire(key, (WINDOW_BUCKETS + RATE_BUCKETS) * BUCKET_SECONDS);
     try {
       await transaction.exec();
@@ -73,9 +90,11 @@ export interface Throughput {
   points: ThroughputPoint[];
   /** Each worker's mails (sent and failed) per second over the last 15 seconds, by its BullMQ name. */
   byWorker: Map<string, number>;
+  /** Each web pod that ran in the last 15 seconds: its requests and 5xx answers per second, by pod/version. */
+  byWebPod: Map<string, { perSecond: number; errorsPerSecond: number }>;
 }
 
-/** The last five minutes of every worker's counts: one Redis round trip. */
+/** The last five minutes of every process's counts: one Redis round trip. */
 export async function readThroughput(redis: Redis, now = Date.now()): Promise<Throughput> {
   const last = bucketOf(now) - BUCKET_SECONDS;
   const starts = Array.from({ length: WINDOW_BUCKETS }, (_, i) => last - (WINDOW_BUCKETS - 1 - i) * BUCKET_SECONDS);
@@ -83,6 +102,8 @@ export async function readThroughput(redis: Redis, now = Date.now()): Promise<Th
   for (const start of starts) pipeline.hgetall(KEY_PREFIX + start);
   const answers = (await pipeline.exec()) ?? [];
   const byWorker = new Map<string, number>();
+  const byWebPod: Throughput['byWebPod'] = new Map();
+  const perSecond = (n: number) => n / (RATE_BUCKETS * BUCKET_SECONDS);
   const points = starts.map((start, i) => {
     const [error, fields] = answers[i] ?? [null, {}];
     if (error) throw error;
@@ -90,16 +111,21 @@ export async function readThroughput(redis: Redis, now = Date.now()): Promise<Th
     const recent = i >= WINDOW_BUCKETS - RATE_BUCKETS;
     for (const [field, value] of Object.entries(fields as Record<string, string>)) {
       const space = field.indexOf(' ');
-      const outcome = field.slice(0, space) as Counted;
+      const outcome = field.slice(0, space);
+      const name = field.slice(space + 1);
       const n = Number(value);
-      if (!COUNTED.includes(outcome) || !Number.isFinite(n)) continue;
-      point[outcome] += n / BUCKET_SECONDS;
-      if (recent && outcome !== 'retried') {
-        const worker = field.slice(space + 1);
-        byWorker.set(worker, (byWorker.get(worker) ?? 0) + n / (RATE_BUCKETS * BUCKET_SECONDS));
+      if (!Number.isFinite(n)) continue;
+      if (MAIL_OUTCOMES.includes(outcome)) {
+        point[outcome as (typeof COUNTED)[number]] += n / BUCKET_SECONDS;
+        if (recent && outcome !== 'retried') byWorker.set(name, (byWorker.get(name) ?? 0) + perSecond(n));
+      } else if (recent && (outcome === 'answered' || outcome === 'errors')) {
+        const pod = byWebPod.get(name) ?? { perSecond: 0, errorsPerSecond: 0 };
+        if (outcome === 'answered') pod.perSecond += perSecond(n);
+        else pod.errorsPerSecond += perSecond(n);
+        byWebPod.set(name, pod);
       }
     }
     return point;
   });
-  return { bucketSeconds: BUCKET_SECONDS, points, byWorker };
+  return { bucketSeconds: BUCKET_SECONDS, points, byWorker, byWebPod };
 }

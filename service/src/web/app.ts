@@ -4,6 +4,7 @@ import type { Flags } from '../flags/flags.ts';
 import type { MailCatcher } from '../mail/catcher.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SystemMonitor } from '../monitor/system.ts';
+import type { ThroughputRecorder } from '../monitor/throughput.ts';
 import type { PodFaults } from './faults.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { RecipientStore } from '../recipients/store.ts';
@@ -25,8 +26,10 @@ export interface WebDeps {
   runs: RunStore;
   bulk: BulkSender;
   queues: Queues;
-  /** The live panel's figures: queues, workers, mails per second. */
+  /** The live panel's figures: queues, workers, web pods, mails per second. */
   monitor: SystemMonitor;
+  /** Counts this pod's answers for the live panel. */
+  traffic: Pick<ThroughputRecorder, 'count'>;
   /** This pod's deliberate misbehaviour: FAULT_* at start, changed at runtime by the admin API. */
   faults: PodFaults;
   flags: Flags;

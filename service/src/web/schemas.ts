@@ -151,6 +151,19 @@ export const SystemSnapshot = Type.Object({
     ],
     { description: 'The workers connected to the queues now; null where Redis does not list its clients.' },
   ),
+  web: Type.Array(
+    Type.Object({
+      name: Type.String({ description: 'pod/version.' }),
+      pod: Type.String(),
+      version: Type.String(),
+      perSecond: Type.Number({
+        minimum: 0,
+        description: 'Requests answered per second over the last 15 seconds; probes, metrics and the panel itself left out.',
+      }),
+      errorsPerSecond: Type.Number({ minimum: 0, description: 'Of those, answered 5xx.' }),
+    }),
+    { description: 'The web pods that ran in the last 15 seconds.' },
+  ),
   bucketSeconds: Type.Integer({ minimum: 1 }),
   throughput: Type.Array(
     Type.Object({ at: Type.String({ format: 'date-time' }), sent: PerSecond, failed: PerSecond, retried: PerSecond }),

@@ -9,7 +9,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<WebDeps> = async (app, deps
     {
       schema: {
         tags: ['system'],
-        summary: 'Queues, live workers and mails per second over the last five minutes',
+        summary: 'Queues, live workers, web pods and mails per second over the last five minutes',
         response: { 200: SystemSnapshot },
       },
     },
