@@ -31,8 +31,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 need curl "install curl (Debian: apt-get install curl)"
 [[ "$calls" =~ ^[1-9][0-9]*$ ]] || die "--calls must be a whole number above 0, not $calls"
 
-# A port-forward started a moment ago may not listen yet: wait a little.
-for ((i = 0; i < 20; i++)); do curl -sf --max-time 2 "$url/readyz" >/dev/null && break; sleep 0.5; done
+# A port-forward started a moment ago may not listen yet, and an Ingress
+# made a moment ago may not be routed yet (Traefik applies a change within
+# seconds, longer on a busy machine): wait for an answer, up to a minute.
+for ((i = 0; i < 120; i++)); do curl -sf --max-time 2 "$url/readyz" >/dev/null && break; sleep 0.5; done
+((i < 120)) || echo "no answer from $url/readyz within a minute: drawing what the calls get" >&2
 
 # One curl for every call; a call answered with an error, or not at all, counts as "(error)".
 curl -s --max-time 5 -w '\n' -H 'accept: application/json' "$url/api/version?call=[1-$calls]" |
