@@ -38,6 +38,7 @@ t.test('HTML pages', async (t) => {
     const page = await app.inject({ method: 'GET', url: '/' });
     t.equal(page.statusCode, 200);
     t.match(page.headers['content-security-policy'], /script-src 'self'/);
+    t.notMatch(page.headers['content-security-policy'], /upgrade-insecure-requests/, 'assets load over plain http on any host');
     t.equal(page.headers['x-content-type-options'], 'nosniff');
     t.match(page.headers['x-frame-options'], /SAMEORIGIN/);
     t.notMatch(page.body, /s3cret-pass|smtp-secret-value/, 'no secret in the HTML');

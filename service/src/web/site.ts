@@ -66,6 +66,11 @@ export const site: FastifyPluginAsync<WebDeps> = async (app, deps) => {
         'style-src-attr': ["'unsafe-inline'"],
         'img-src': ["'self'", 'data:'],
         'form-action': ["'self'"],
+        // helmet's default would make a browser fetch the stylesheet and
+        // scripts over https whatever the page came by: over plain http on
+        // any host but localhost (a node's IP, a kind Ingress on nip.io) the
+        // pages lost their style and scripts. TLS is the Ingress's to add.
+        'upgrade-insecure-requests': null,
       },
     },
   });
