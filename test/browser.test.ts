@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,18 +11,12 @@ import { startRedis } from './helpers/servers.ts';
 import { waitFor } from './helpers/ports.ts';
 import { freePort } from './helpers/ports.ts';
 import { QUEUE_PREFIX } from '../service/src/queue/queues.ts';
-import { accessibilityProblems, contrast, launchBrowser } from './helpers/browser.ts';
-import { ROOT } from './helpers/helm.ts';
+import { accessibilityProblems, contrast, launchBrowser, screenshotPath } from './helpers/browser.ts';
 
 // A learner's session in a real browser (Debian's Chromium through
 // playwright-core) against the real local stack: `mail-worker all` with its
-// embedded mail catcher, real Redis, SQLite. Screenshots land in
-// .tap/screenshots/, to look at after a run; with UPDATE_SCREENSHOTS=1 they
-// replace the committed ones in docs/screenshots/, which the README and
-// guides show (hack/test.sh --update-screenshots test/browser.test.ts).
-
-const SHOTS = join(ROOT, process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : '.tap/screenshots');
-mkdirSync(SHOTS, { recursive: true });
+// embedded mail catcher, real Redis, SQLite. Its screenshots are the
+// README's and the guides' (screenshotPath).
 
 t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
   const redis = await startRedis();
@@ -83,7 +77,7 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
     t.ok(await page.getByRole('cell', { name: '"broken-address" is not a valid email address' }).isVisible());
     t.ok(await page.getByRole('cell', { name: 'name is empty' }).isVisible());
     t.match(await page.locator('#recipient-count').textContent(), /1001 stored/);
-    await page.screenshot({ path: join(SHOTS, 'dashboard.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('dashboard.png'), fullPage: true });
   });
 
   let runUrl = '';
@@ -101,7 +95,7 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
       async () => {
         const now = await bar.getAttribute('aria-valuenow');
         if (now) seen.add(now);
-        if (seen.size === 3) await page.screenshot({ path: join(SHOTS, 'run-in-progress.png') });
+        if (seen.size === 3) await page.screenshot({ path: screenshotPath('run-in-progress.png') });
         return now === '1000';
       },
       120_000,
@@ -125,10 +119,10 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
     const sent = Number(await page.locator('[data-field="sent"]').textContent());
     const retried = Number(await page.locator('[data-field="retried"]').textContent());
     t.same(cells, ['e2e-pod', 'e2e', String(sent), String(failed), String(retried)], 'its row: the pod, its version and all of the run');
-    await page.screenshot({ path: join(SHOTS, 'run-detail.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('run-detail.png'), fullPage: true });
   });
 
-  await t.test('the live panel: queues, workers and mails per second, updated without a reload', async (t) => {
+  await t.test('the live panel: queues, workers, web pods and mails per second, updated without a reload', async (t) => {
     await page.goto(stack.url);
     let navigations = 0;
     page.on('framenavigated', () => navigations++);
@@ -142,11 +136,15 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
       ['e2e-pod', 'e2e', 'mail-default, mail-priority'],
       'the worker: its pod, its version, its queues',
     );
+    const web = panel.getByRole('table', { name: 'Web pods' }).locator('tbody tr');
+    const [webPod, webVersion, requests] = await web.locator('td').allTextContents();
+    t.same([webPod, webVersion], ['e2e-pod', 'e2e'], 'the web pod that answers these pages: its pod, its version');
+    t.ok(Number(requests) > 0, `and its requests per second (${requests})`);
     const queue = panel.getByRole('table', { name: 'Queues' }).locator('tr[data-queue="mail-default"] td');
     t.same(await queue.allTextContents(), ['0', '0', '0', await queue.last().textContent()], 'nothing waits, is active or delayed');
     t.ok((await panel.locator('svg rect.sent').count()) > 0, "the 1,000-mail run's bars in the chart");
     t.match(await panel.getByRole('img').getAttribute('aria-label'), /sent\/s.*failed\/s.*peak [\d.]+\/s/, 'the chart says its figures');
-    await panel.screenshot({ path: join(SHOTS, 'live-panel.png') });
+    await panel.screenshot({ path: screenshotPath('live-panel.png') });
 
     const noScript = await browser.newContext({ javaScriptEnabled: false, locale: 'en-US' });
     t.teardown(() => noScript.close());
@@ -213,7 +211,7 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
     const confirm = page.getByRole('button', { name: /^(Confirm|Retry|Yes)/ }).last();
     if (await confirm.isVisible().catch(() => false)) await confirm.click();
     await waitFor('the failed jobs to be retried', async () => (await queue.getFailedCount()) === 0, 20_000);
-    await page.screenshot({ path: join(SHOTS, 'bull-board.png') });
+    await page.screenshot({ path: screenshotPath('bull-board.png') });
     const after = await (await fetch(`${runUrl.replace('/runs/', '/api/runs/')}`)).json();
     t.same([after.sent, after.failed], [before.sent, before.failed], 'a retried job finds its outcome recorded and changes no count');
   });
@@ -222,7 +220,7 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
     await page.goto(stack.url);
     await page.getByRole('link', { name: 'Mail catcher' }).click();
     await page.getByRole('heading', { name: 'Caught mail' }).waitFor();
-    await page.screenshot({ path: join(SHOTS, 'mail-catcher.png') });
+    await page.screenshot({ path: screenshotPath('mail-catcher.png') });
     await page.locator('table.mails a').first().click();
     await page.getByText(/this is a test mail from send run #\d+/).waitFor();
     t.ok(await page.locator('iframe.mail-html').isVisible(), "the mail's HTML in a sandboxed frame");
@@ -233,7 +231,7 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
     await page.getByRole('link', { name: '日本語' }).click();
     await page.getByRole('heading', { name: '一斉送信' }).waitFor();
     t.equal(await page.locator('html').getAttribute('lang'), 'ja');
-    await page.screenshot({ path: join(SHOTS, 'dashboard-ja.png') });
+    await page.screenshot({ path: screenshotPath('dashboard-ja.png') });
     await page.goto(runUrl);
     await page.getByRole('heading', { name: 'ワーカーポッド' }).waitFor();
     t.same(
@@ -247,6 +245,11 @@ t.test('the dashboard in a browser', { timeout: 300_000 }, async (t) => {
       await panel.getByRole('table', { name: 'キュー' }).locator('thead th').allTextContents(),
       ['キュー', '待機', '処理中', '遅延', '失敗'],
       'the live panel in Japanese',
+    );
+    t.same(
+      await panel.getByRole('table', { name: 'Web ポッド' }).locator('thead th').allTextContents(),
+      ['ポッド', 'バージョン', 'リクエスト/秒', '5xx/秒'],
+      'its web pods in Japanese',
     );
     t.match(await panel.getByRole('img').getAttribute('aria-label'), /送信 [\d.]+ 通\/秒/);
     const faults = page.getByRole('region', { name: 'ポッド e2e-pod の障害' });
@@ -391,7 +394,7 @@ t.test(
     t.equal(colours[0]?.[1], 'rgb(0, 114, 178)', 'the version seen first takes the first colour');
     const failed = colours.filter(([className]) => className === 'error');
     t.ok(failed.length > 0 && failed.every(([, c]) => c === 'rgb(230, 159, 0)'), `${failed.length} red squares, all ringed in v2's colour`);
-    await page.screenshot({ path: join(SHOTS, 'versions.png') });
+    await page.screenshot({ path: screenshotPath('versions.png') });
 
     await page.goto(`${url}/lang/ja`);
     await page.goto(`${url}/versions`);
