@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { prepareWalk, settlesTo, versionShares, walk, walkSteps } from '../helpers/guides.ts';
 import { healthy, rollout } from '../helpers/rollouts.ts';
+import { launchBrowser, pageForPicture } from '../helpers/browser.ts';
 
 // docs/guides/blue-green.md, walked as a learner types it (scripts/scenario.sh
 // --yes on the real node): v1 active behind Traefik, v2 released beside it
@@ -49,7 +50,29 @@ function answeredThroughout(t: Test, drawn: Record<string, number>) {
 }
 
 t.test('promote: every call answered by v2 at once', async (t) => {
+  // The page the guide asks a learner to watch, through the Ingress,
+  // pictured mid-flip: v1's squares, then v2's.
+  const browser = await launchBrowser(t);
+  const versions = await pageForPicture(browser, 'http://mail-worker.localhost/versions');
+  const share = async (version: string) =>
+    parseInt(
+      (await versions.page
+        .locator(`tr[data-version="${version}"] td:nth-child(2)`)
+        .textContent({ timeout: 500 })
+        .catch(() => '')) ?? '',
+      10,
+    );
+  await versions.until('v1 answering before the promotion', async () => (await share('v1')) > 0 || undefined, 60_000);
+  const flip = versions.take(
+    'blue-green-flip.png',
+    async () => {
+      const [v1, v2] = [await share('v1'), await share('v2')];
+      return v1 > 0 && v2 >= 40 ? `v1 ${v1}%, v2 ${v2}%` : undefined;
+    },
+    { selector: '.panel', timeoutMs: 180_000 },
+  );
   const output = await walkSteps(t, env, 'blue-green', 5);
+  t.comment(`/versions mid-flip (docs/screenshots/blue-green-flip.png): ${await flip}`);
   answeredThroughout(t, versionShares(output));
   t.same(await settlesTo(env, { v2: 200 }), { v2: 200 }, 'then v2 answers every call');
   const r = await rollout(ns);

@@ -5,6 +5,8 @@ import { helm4, ROOT } from '../helpers/helm.ts';
 import type { FlagsSnapshot } from '../../service/src/flags/flags.ts';
 import { prepareWalk, walk, walkSteps } from '../helpers/guides.ts';
 import { clusterMemory, podMemory, serviceUrl, type PodRef } from '../helpers/real-node.ts';
+import { launchBrowser, pictureWhen } from '../helpers/browser.ts';
+import type { Browser, Page } from 'playwright-core';
 
 // The dev environment's whole stack on the real node, installed and driven
 // the way the queues, Unleash, HPA and KEDA guides do it (scripts/scenario.sh
@@ -128,6 +130,33 @@ const memorySampling = every(t, 5000, async () => {
   if (totalOf(now) > totalOf(memoryPeak.all)) memoryPeak.all = now;
 });
 
+// The guides' pictures, taken in Chromium on this stack while a walk runs
+// (Chromium started at the first).
+let browser: Promise<Browser> | undefined;
+/**
+ * Starts pictureWhen beside a walk; resolves to what it found or to its
+ * error, never rejecting while the walk still runs.
+ */
+function pictureBeside<T>(
+  url: string,
+  name: string,
+  shown: (page: Page) => Promise<T | undefined>,
+  options: { selector?: string; timeoutMs?: number },
+) {
+  browser ??= launchBrowser(t);
+  return browser
+    .then((b) => pictureWhen(b, url, name, shown, options))
+    .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+}
+/** Rows of a table on the page, by selector; 0 while the page is not there yet. */
+const rows = (page: Page, selector: string) =>
+  page
+    .locator(selector)
+    .count()
+    .catch(() => 0);
+/** The Ingress the guides turn on: what a learner opens. */
+const INGRESS = 'http://mail-worker.localhost/';
+
 /** How many mails the in-cluster Mailpit holds, from its own API. */
 async function mailpitCount(): Promise<number> {
   const url = await serviceUrl(ns, `${release}-mailpit`, 'http');
@@ -157,9 +186,21 @@ t.test('the queues guide on the cluster: environments/dev on real pods, 2,000 ma
 });
 
 t.test('the Unleash guide: the chart made the flags; switched off from the command line, a run is refused', async (t) => {
-  // One walk from the install to switching back on: its port-forward (a
-  // background step) lives until the walk ends.
-  const output = await walkSteps(t, env, 'unleash', 1, 6);
+  // Up to the refused run; the picture while the flag is off; then steps 2
+  // to 6 again, as its port-forward (a background step) lives only as long
+  // as its walk: the flag switched off once more, and back on.
+  const offOutput = await walkSteps(t, env, 'unleash', 1, 5);
+  const off = await pictureBeside(
+    INGRESS,
+    'unleash-flag-off.png',
+    async (page) => {
+      const banner = page.locator('.banner.warning', { hasText: 'switched off by the feature flag' });
+      return (await banner.count()) > 0 || undefined;
+    },
+    { selector: 'section[aria-labelledby="send-heading"]', timeoutMs: 30_000 },
+  );
+  t.equal(off, true, `the dashboard through the Ingress says bulk sending is off (docs/screenshots/unleash-flag-off.png): ${off}`);
+  const output = offOutput + (await walkSteps(t, env, 'unleash', 2, 6));
   t.match(output, /bulk_send_feature: exists, left as it is/, "unleash-flags.sh finds the flags the chart's Job made");
   t.match(output, /send_strategy: exists, left as it is/);
   t.match(output, /"bulkSend":\{"enabled":false,"source":"unleash"\}/, 'within the ten seconds, the app sees the flag off');
@@ -219,12 +260,27 @@ t.test('the HPA guide: under its load the web scales out on CPU, and back in whe
     return `${seconds}s: cpu ${cpu ?? '?'}%, ${replicas} replicas, ${ready.length} Ready`;
   });
 
+  // The live panel through the Ingress: two web pods or more taking requests.
+  const scaledOut = pictureBeside(
+    INGRESS,
+    'hpa-web-pods.png',
+    async (page) => {
+      const rates = await page.locator('#system table.live-web tbody td:nth-child(3)').allTextContents();
+      return rates.filter((rate) => Number(rate) > 0).length >= 2 ? rates.length : undefined;
+    },
+    { selector: '#system', timeoutMs: 240_000 },
+  );
   const output = await walkSteps(t, env, 'hpa', 3, 4);
   const answers = [...output.matchAll(/(\d{3})×\d+/g)].map((m) => m[1]);
   t.ok(answers.length > 0, 'load.sh printed its answers');
   t.same(new Set(answers), new Set(['200']), 'every request of the load was answered 200');
   t.ok(mostReplicas > 1, `the HPA scaled the web out under the load, to ${mostReplicas} pods`);
   t.ok(newPodReady !== undefined, `a new web pod was Ready ${newPodReady} s after the load began`);
+  const panelPods = await scaledOut;
+  t.ok(
+    typeof panelPods === 'number',
+    `the live panel showed the new pods taking requests (docs/screenshots/hpa-web-pods.png): ${panelPods} web pods`,
+  );
   await waitFor(
     'the HPA to scale the web back to 1 pod',
     async () => ((await getJson<Hpa>(['hpa', `${release}-web`, '-n', ns])).status.currentReplicas === 1 ? true : undefined),
@@ -293,6 +349,15 @@ t.test('the faults guide: a worker, Redis, PostgreSQL and Mailpit deleted mid-ru
     else if (part !== 'mailpit') t.ok(Number(twice) <= 20, `${part}: ${twice} mails sent twice, at most one per mail in flight`);
   }
   t.equal(await restarts(), restartsBefore, 'no web or worker container restarted');
+  // The run whose worker was deleted: its page names the pod that went and the one that took over.
+  const id = /worker pod deleted at a quarter: run #(\d+)/.exec(output)?.[1];
+  const byPod = await pictureBeside(
+    `${installed()}/runs/${id}`,
+    'faults-run.png',
+    async (page) => ((await rows(page, 'table.pods tbody tr')) >= 2 ? true : undefined),
+    { timeoutMs: 30_000 },
+  );
+  t.equal(byPod, true, `run #${id}'s page shows the deleted worker pod and its successor (docs/screenshots/faults-run.png): ${byPod}`);
 });
 
 /**
@@ -372,9 +437,17 @@ t.test('the KEDA guide: the workers scale from 1 to 4 on the waiting jobs and ba
     [lastWaiting, lastSeconds] = [waiting, seconds];
     return `${seconds}s: ${waiting} waiting, ${deployment.spec.replicas} workers wanted, ${ready} Ready${rate}`;
   });
+  const fourWorkers = pictureBeside(
+    installed(),
+    'keda-workers.png',
+    async (page) => ((await rows(page, '#system table.live-workers tbody tr')) >= 4 ? true : undefined),
+    { selector: '#system', timeoutMs: 240_000 },
+  );
   const scaledOutput = await walkSteps(t, env, 'keda', 4);
   const scaled = runSeconds(scaledOutput);
   t.equal(mostReady, 4, 'KEDA scaled the workers out to maxReplicas');
+  const pictured = await fourWorkers;
+  t.equal(pictured, true, `the live panel listed the four workers (docs/screenshots/keda-workers.png): ${pictured}`);
   await podsDidTheWork(t, Number(/run #(\d+) completed/.exec(scaledOutput)?.[1]));
   await waitFor(
     'KEDA to scale the workers back to 1',
@@ -504,6 +577,28 @@ t.test('the faults guide, a pod told to misbehave: unready for a while, out of t
   if (pods.length === 1) t.ok(meanwhile && meanwhile !== '200', `with no other web pod, the Ingress had none to send it to: ${meanwhile}`);
   else t.equal(meanwhile, '200', `another of the ${pods.length} web pods answered meanwhile`);
   t.equal(restarts(await webPods()), restarts(pods), 'its liveness probe passed throughout: no restart');
+});
+
+// Last of the walks, as it takes the Ingress the faults steps above use away.
+t.test("the KEDA guide's rollback: dev's own values, one worker and no ScaledObject", async (t) => {
+  await walkSteps(t, env, 'keda', 8);
+  const scaledObjects = await getJson<{ items: unknown[] }>(['scaledobjects.keda.sh', '-n', ns]);
+  t.equal(scaledObjects.items.length, 0, 'the rollback removed the ScaledObject');
+  const rolledBack = await waitFor(
+    'one Ready worker again',
+    async () => {
+      const d = await getJson<{ spec: { replicas: number }; status: { readyReplicas?: number } }>([
+        'deployment',
+        `${release}-worker`,
+        '-n',
+        ns,
+      ]);
+      return d.spec.replicas === 1 && d.status.readyReplicas === 1 ? d : undefined;
+    },
+    120_000,
+    describe,
+  );
+  t.equal(rolledBack.spec.replicas, 1, "the worker back on dev's one replica");
 });
 
 t.test('what a laptop needs: the walks above at their peak, within the memory README.md asks kind to have', async (t) => {
