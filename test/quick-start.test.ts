@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { ROOT } from './helpers/helm.ts';
-import { freePort, waitFor } from './helpers/ports.ts';
+import { freePort, listening, waitFor } from './helpers/ports.ts';
 import { runToEnd } from './helpers/process.ts';
 
 // The README's quick start as a learner types it: `./scripts/dev.sh` in a
@@ -82,7 +82,9 @@ t.test("the queues guide's local steps: dev.sh in the background, then load.sh",
   t.equal(walked.status, 0, 'steps 1 and 2 ran to their end', { terminal });
   t.match(terminal, /importing 2000 recipients \(have 0, need 2000\)/, 'load.sh imported the recipients the run needs');
   t.match(terminal, /run 1\/1: #1, 2000 mails through mail-default/, 'and queued the 2,000 mails, as the guide expects');
-  const redisPid = readFileSync(join(copy, 'data/redis/redis.pid'), 'utf8').trim();
-  await waitFor("the Redis of the walk's dev.sh to stop", () => (existsSync(`/proc/${redisPid}`) ? undefined : true));
+  // load.sh reached a Redis at redisPort, the one dev.sh started (nothing
+  // else listens there); Redis removes its pid file as it stops, so the port
+  // is what tells.
+  await waitFor("the Redis of the walk's dev.sh to stop", async () => !(await listening(redisPort)));
   t.pass("the walk's end stopped dev.sh and the Redis it started");
 });
