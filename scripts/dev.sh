@@ -65,4 +65,9 @@ ensure_node
 ensure_dependencies
 
 log "starting mail-worker (all mode) at http://localhost:${PORT:-3000} — mails at /mail, queues at /queues"
+# Ctrl-C or a SIGTERM to the process group reaches node too. Bash runs a
+# trap only once its foreground command has ended, so with one set for TERM
+# (as it already waits for node on Ctrl-C) node drains its jobs with Redis
+# still up, and only then does the EXIT trap stop Redis.
+trap : TERM
 node service/src/main.ts all

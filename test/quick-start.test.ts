@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -22,6 +22,26 @@ const check = /```sh\n(curl [^\n]+)\n# ([^\n]+)\n```/.exec(quickStart);
 const copy = mkdtempSync(join(tmpdir(), 'mw-quick-start-'));
 execFileSync('bash', ['-c', `git -C "${ROOT}" ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} "${copy}"`]);
 symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+
+/** The command lines of the processes working in `dir` (their current directory under it). */
+function runningIn(dir: string): string[] {
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .flatMap((pid) => {
+      try {
+        if (!readlinkSync(`/proc/${pid}/cwd`).startsWith(dir)) return [];
+        return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()];
+      } catch {
+        return []; // ended meanwhile
+      }
+    });
+}
+
+async function nothingRunsIn(dir: string): Promise<void> {
+  await waitFor(`nothing started in ${dir} to run on`, () => runningIn(dir).length === 0, 10_000, {
+    describe: async () => `still running: ${runningIn(dir).join('; ')}`,
+  });
+}
 
 t.test("the README's quick start: ./scripts/dev.sh, then its check", async (t) => {
   t.ok(quickStart.includes('./scripts/dev.sh'), 'the quick start runs ./scripts/dev.sh');
@@ -67,6 +87,8 @@ t.test("the README's quick start: ./scripts/dev.sh, then its check", async (t) =
   t.ok(status === 0 || status === 130, `Ctrl-C stops it (exit ${status})`);
   await waitFor('the Redis dev.sh started to stop', () => (existsSync(`/proc/${redisPid}`) ? undefined : true));
   t.pass('and the Redis it started with it');
+  await nothingRunsIn(copy);
+  t.pass('nothing it started runs on');
 });
 
 // docs/guides/queues.md's local steps, walked by scripts/scenario.sh --yes in
@@ -87,4 +109,6 @@ t.test("the queues guide's local steps: dev.sh in the background, then load.sh",
   // is what tells.
   await waitFor("the Redis of the walk's dev.sh to stop", async () => !(await listening(redisPort)));
   t.pass("the walk's end stopped dev.sh and the Redis it started");
+  await nothingRunsIn(copy);
+  t.pass('nothing it started runs on');
 });

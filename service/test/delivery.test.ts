@@ -265,6 +265,26 @@ t.test('SIGTERM with Redis gone and no job running: the worker exits at once, no
   if (exited === 'waiting') worker.child.kill('SIGKILL');
 });
 
+t.test('SIGTERM with Redis gone mid-run: the worker still exits, soon after its grace period', async (t) => {
+  // As when dev.sh's Ctrl-C stopped Redis beside the service: jobs in flight
+  // that can no longer finish, and connections that can no longer quit.
+  const s = await stack(t, { env: { SHUTDOWN_GRACE_MS: '1000' } });
+  await addRecipients(s, 100);
+  const worker = await spawnService(t, 'worker', s.env);
+  await startRun(s, 100, 0, 5_000);
+  await waitFor('jobs in flight', async () => (await s.redis.client().llen(`${QUEUE_PREFIX}:mail-default:active`)) > 0);
+  await s.redis.stop('SIGKILL');
+  const stopped = Date.now();
+  worker.child.kill('SIGTERM');
+  const exited = await Promise.race([worker.exited, new Promise<'waiting'>((r) => setTimeout(r, 20_000, 'waiting').unref())]);
+  if (exited === 'waiting') worker.child.kill('SIGKILL');
+  t.not(
+    exited,
+    'waiting',
+    `exits (${exited === 'waiting' ? 'still running after 20 s' : `after ${Date.now() - stopped} ms, code ${exited}`})`,
+  );
+});
+
 // When a part dies mid-run, on PostgreSQL as the chart runs it: each run
 // must finish on its own with sent + failed = total, every recipient's mail
 // at the SMTP server, copies only of what was in flight, and the web and

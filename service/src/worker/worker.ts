@@ -33,6 +33,18 @@ async function recordGivenUp(deps: ProcessorDeps, job: Job, error: Error): Promi
   });
 }
 
+/** How long the workers get to close once their connections are dropped. */
+const FORCED_CLOSE_MS = 2_000;
+
+/** Whether `promise` settles within `ms`; it is not cancelled if not. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const done = promise.then(
+    () => true,
+    () => true,
+  );
+  return Promise.race([done, new Promise<false>((resolve) => setTimeout(resolve, ms, false).unref())]);
+}
+
 /** BullMQ's limiter counts jobs per window; a fractional rate widens the window. */
 function limiter(rate: number | undefined) {
   if (rate === undefined) return undefined;
@@ -112,12 +124,15 @@ export class MailWorkers {
    * the grace period ends, holding the pod that long.
    */
   async close(): Promise<void> {
-    const force = this.#active === 0;
-    const graceful = Promise.all(this.#workers.map((w) => w.close(force))).then(() => true);
-    const timedOut = new Promise<false>((resolve) => setTimeout(resolve, this.#options.shutdownGraceMs, false).unref());
-    if (!(await Promise.race([graceful, timedOut]))) {
+    const closed = Promise.all(this.#workers.map((w) => w.close(this.#active === 0)));
+    if (!(await settlesWithin(closed, this.#options.shutdownGraceMs))) {
       this.#options.log.warn(`jobs still active after ${this.#options.shutdownGraceMs} ms; leaving them to the stalled-job check`);
-      await Promise.all(this.#workers.map((w) => w.close(true)));
+      // A second close(true) would return the graceful close under way. What
+      // ends it is dropping the connections: the commands its jobs wait on
+      // fail at once, as they would if Redis were gone (it may be).
+      for (const c of this.#connections) c.disconnect();
+      if (!(await settlesWithin(closed, FORCED_CLOSE_MS))) this.#options.log.warn('the workers did not close; going on without them');
+      return;
     }
     // QUIT would wait in the offline queue for a Redis that is not there.
     await Promise.all(this.#connections.map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
