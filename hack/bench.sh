@@ -4,7 +4,7 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: hack/bench.sh [--topology local|deployed] [--profile]
+usage: hack/bench.sh [--topology local|deployed] [--runs N] [--profile]
        (or: npm run bench -- --topology deployed)
 
 Builds service/dist and runs a benchmark against it, web and worker with the
@@ -20,11 +20,15 @@ NODE_OPTIONS the chart gives them. Prints progress, then a table.
   --topology deployed  service/bench/deployed.ts: what the chart runs. PostgreSQL
                        (default durability), Redis (append-only), Mailpit (built
                        from the Go module proxy, with the chart's settings), one
-                       web and 1, 2 and 4 worker processes: Mailpit's ceiling,
-                       10,000 mails per worker count, the same against a relay
-                       answering each DATA after 100 ms, PostgreSQL's lock waits,
-                       CPU per mail and peak RSS. About two minutes;
+                       web and 1, 2 and 4 worker processes: the machine's speed
+                       and Mailpit's ceiling, 10,000 mails per worker count,
+                       the same against a relay answering each DATA after
+                       100 ms, a learner's 1,000-mail run there, CPU per mail of
+                       every part, PostgreSQL's lock waits and peak RSS.
                        bench/results/deployed.json and deployed.svg.
+  --runs N             (deployed) the whole sequence N times, about four minutes
+                       each on a 2-core machine (default 3); the tables give
+                       the median and the range.
   --profile            (deployed) each worker writes a V8 CPU profile under
                        bench/results/profiles/, summarized by package at the end.
 See docs/performance.md.
@@ -33,11 +37,13 @@ USAGE
 
 topology=local
 profile=false
+runs=3
 while (($# > 0)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
     --topology) topology="${2:?--topology needs local or deployed}"; shift 2 ;;
     --profile) profile=true; shift ;;
+    --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
     *) usage >&2; exit 2 ;;
   esac
 done
@@ -60,11 +66,11 @@ if [[ "$topology" == local ]]; then
 elif $profile; then
   profiles="$MAIL_WORKER_ROOT/bench/results/profiles"
   rm -rf "$profiles"
-  BENCH_PROFILE_DIR="$profiles" node service/bench/deployed.ts
+  BENCH_PROFILE_DIR="$profiles" node service/bench/deployed.ts --runs "$runs"
   for dir in "$profiles"/*/; do
     log "where the workers' CPU went: $(basename "$dir")"
     node service/bench/profile-summary.ts "$dir"*.cpuprofile
   done
 else
-  node service/bench/deployed.ts
+  node service/bench/deployed.ts --runs "$runs"
 fi

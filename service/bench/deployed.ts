@@ -4,8 +4,13 @@
 // processes with the chart's concurrency and NODE_OPTIONS, all real
 // processes on this machine's two cores. Every figure is a ratio against a
 // reference measured in the same run: these machines are shared and noisy.
+// The whole sequence runs three times (--runs N); the tables give the
+// median with the lowest and highest.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
+import type { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { parse } from 'yaml';
@@ -17,15 +22,18 @@ import { createDatabase, startPostgres, startRedis } from '../../test/helpers/se
 import { startSmtpSink } from '../../test/helpers/smtp.ts';
 import {
   chartNodeOptions,
+  cpuModel,
   cpuSeconds,
   finished,
   MAIN,
   machineCpu,
   memory,
+  oneCoreSpeed,
   post,
   processTree,
   ROOT,
   runBenchmark,
+  spread,
   step,
   t,
 } from './harness.ts';
@@ -39,6 +47,13 @@ const WORKER_COUNTS = [1, 2, 4];
 const MAILS = 10_000;
 /** The slow relay: each DATA answered after this long, at this concurrency per worker. */
 const SLOW = { delayMs: 100, concurrency: 5, mailsPerWorker: 1_000 };
+/** The dashboard's first button, sent to the slow relay: short enough that starting and ending weigh. */
+const LEARNER_MAILS = 1_000;
+/** What more workers should buy against the slow relay, for the long runs and the learner's: ×1.9 with 2, ×3.6 with 4. */
+const SPEEDUP_GOALS: Record<number, number> = { 2: 1.9, 4: 3.6 };
+const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
+const RUNS = Number(args.runs);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be a whole number from 1, not ${args.runs}`);
 
 interface ChartValues {
   worker: { concurrency: number };
@@ -65,8 +80,18 @@ function cpuByPart(roles: Map<number, string>): Map<string, number> {
   return byPart;
 }
 
+/** What each part uses with nothing to do: its timers, heartbeats and polls, over a few seconds. */
+async function coresAtRest(roles: Map<number, string>): Promise<Record<string, number>> {
+  const seconds = 3;
+  const before = cpuByPart(roles);
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const after = cpuByPart(roles);
+  return Object.fromEntries([...after].map(([part, used]) => [part, (used - (before.get(part) ?? 0)) / seconds]));
+}
+
 /**
- * Samples what PostgreSQL's client backends are doing, every 10 ms: of the
+ * Samples what PostgreSQL's client backends are doing, every 50 ms (more
+ * often would add PostgreSQL CPU of its own to the figures): of the
  * samples where a backend is running a statement, the share spent waiting,
  * by kind of wait (Lock: a row or table lock another transaction holds; IO:
  * mostly the commit's WAL flush; LWLock: shared memory).
@@ -88,7 +113,7 @@ function sampleWaits(url: string, database: string) {
         active += 1;
         if (wait) counts.set(wait, (counts.get(wait) ?? 0) + 1);
       }
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await client.end();
   })();
@@ -97,6 +122,18 @@ function sampleWaits(url: string, database: string) {
     await done;
     return { activeSamples: active, waitShare: Object.fromEntries([...counts].map(([kind, n]) => [kind, n / Math.max(1, active)])) };
   };
+}
+
+/** Commands Redis has run so far, and the microseconds it spent in them (INFO commandstats). */
+async function redisCommands(redis: Redis): Promise<{ calls: number; usec: number }> {
+  const stats = await redis.info('commandstats');
+  let calls = 0;
+  let usec = 0;
+  for (const match of stats.matchAll(/calls=(\d+),usec=(\d+)/g)) {
+    calls += Number(match[1]);
+    usec += Number(match[2]);
+  }
+  return { calls, usec };
 }
 
 /** Transactions committed in the database so far (each statement outside a transaction is one). */
@@ -141,21 +178,45 @@ async function stop(processes: ServiceProcess[]): Promise<void> {
 interface Measured {
   workers: number;
   mails: number;
+  /** From POST /api/runs to the run's finish. */
   seconds: number;
+  /** When the POST was answered (the run stored, its jobs queued), and when the first outcome showed. */
+  createdAfterSeconds: number;
+  firstOutcomeAfterSeconds: number;
   mailsPerSecond: number;
-  workerCpuMsPerMail: number;
+  /** CPU milliseconds per mail, by part of the topology (web, workers, postgres, redis-server, mailpit). */
+  cpuMsPerMail: Record<string, number>;
+  /** Share of a core each part used at rest, just before the run, with the workers up and nothing queued. */
+  restingCores: Record<string, number>;
+  /** Summed over every part. */
+  stackCpuMsPerMail: number;
+  /**
+   * How long a mail held a worker's slot, on average, above the relay's own
+   * answer time: by Little's law, slots ÷ rate − relay delay (every slot is
+   * busy through a long run).
+   */
+  addedLatencyMs: number;
   workerPeakRssMB: number[];
-  /** Share of the run each command's processes kept a core busy (2 = both cores). */
-  cores: Record<string, number>;
   machineBusy: number;
   postgres: { activeSamples: number; waitShare: Record<string, number>; transactionsPerMail: number };
+  /** Commands per mail (BullMQ's scripts count as one each, with the calls they make inside), and Redis's time in them. */
+  redis: { commandsPerMail: number; commandMsPerMail: number };
 }
 
 /** One run of `mails` through `count` worker processes, with what each part of the system spent on it. */
 async function measure(
   web: ServiceProcess,
   env: Record<string, string>,
-  options: { label: string; count: number; mails: number; concurrency: number; databaseUrl: string; delivered: () => Promise<number> },
+  options: {
+    label: string;
+    count: number;
+    mails: number;
+    concurrency: number;
+    relayDelayMs: number;
+    databaseUrl: string;
+    redis: Redis;
+    delivered: () => Promise<number>;
+  },
 ): Promise<Measured> {
   const workers: ServiceProcess[] = [];
   for (let i = 0; i < options.count; i++) {
@@ -173,11 +234,13 @@ async function measure(
     );
   }
   const roles = new Map([[web.child.pid as number, 'web'], ...workers.map((w) => [w.child.pid as number, 'workers'] as const)]);
+  const restingCores = await coresAtRest(roles);
   const deliveredBefore = await options.delivered();
   const cpuBefore = cpuByPart(roles);
   const machineBefore = machineCpu();
   const database = new URL(options.databaseUrl).pathname.slice(1);
   const transactionsBefore = await transactions(options.databaseUrl, database);
+  const commandsBefore = await redisCommands(options.redis);
   // The sampler connects to another database, so its own queries are not counted.
   const server = new URL(options.databaseUrl);
   server.pathname = '/postgres';
@@ -185,13 +248,14 @@ async function measure(
 
   const started = performance.now();
   const { id } = await post(`${web.url}/api/runs`, { count: options.mails, failureRate: 0 });
-  await finished(web.url, id);
+  const created = performance.now();
+  const { firstOutcomeAt } = await finished(web.url, id);
   const seconds = (performance.now() - started) / 1000;
 
   const waited = await waits();
   const machineAfter = machineCpu();
   const cpuAfter = cpuByPart(roles);
-  const workerCpuUsed = (cpuAfter.get('workers') ?? 0) - (cpuBefore.get('workers') ?? 0);
+  const commandsAfter = await redisCommands(options.redis);
   const delivered = (await options.delivered()) - deliveredBefore;
   if (delivered !== options.mails) throw new Error(`the SMTP server received ${delivered} mails, not ${options.mails}`);
   const workerPeakRssMB = workers.map((w) => memory(w.child.pid as number).peak);
@@ -203,32 +267,55 @@ async function measure(
     transactionsPerMail: ((await transactions(options.databaseUrl, database)) - transactionsBefore) / options.mails,
   };
 
-  const cores: Record<string, number> = {};
-  for (const [command, after] of cpuAfter) {
-    const share = (after - (cpuBefore.get(command) ?? 0)) / seconds;
-    if (share > 0.01) cores[command] = share;
+  const cpuMsPerMail: Record<string, number> = {};
+  for (const [part, after] of cpuAfter) {
+    const ms = ((after - (cpuBefore.get(part) ?? 0)) * 1000) / options.mails;
+    if (ms > 0) cpuMsPerMail[part] = ms;
   }
+  const mailsPerSecond = options.mails / seconds;
   return {
     workers: options.count,
     mails: options.mails,
     seconds,
-    mailsPerSecond: options.mails / seconds,
-    workerCpuMsPerMail: (workerCpuUsed * 1000) / options.mails,
+    createdAfterSeconds: (created - started) / 1000,
+    firstOutcomeAfterSeconds: (firstOutcomeAt - started) / 1000,
+    mailsPerSecond,
+    cpuMsPerMail,
+    restingCores,
+    stackCpuMsPerMail: Object.values(cpuMsPerMail).reduce((a, b) => a + b, 0),
+    addedLatencyMs: ((options.concurrency * options.count) / mailsPerSecond) * 1000 - options.relayDelayMs,
     workerPeakRssMB,
-    cores,
     machineBusy: (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
     postgres,
+    redis: {
+      commandsPerMail: (commandsAfter.calls - commandsBefore.calls) / options.mails,
+      commandMsPerMail: (commandsAfter.usec - commandsBefore.usec) / 1000 / options.mails,
+    },
   };
 }
 
+/** One pass of the whole sequence, on servers already running. */
+interface Repetition {
+  /** oneCoreSpeed(): thousands of JSON round trips per second on one core. */
+  oneCoreSpeed: number;
+  mailpitCeilingPerSecond: number;
+  catcher: Measured[];
+  slowRelay: Measured[];
+  learner: Measured[];
+}
+
+const PARTS = ['workers', 'web', 'postgres', 'redis-server', 'mailpit'];
+
 async function main() {
-  step('starting PostgreSQL (default durability), Redis (append-only), Mailpit (the chart settings) and the web');
+  step('starting PostgreSQL (default durability), Redis (append-only), Mailpit (the chart settings), the slow relay and the web');
   const postgres = await startPostgres({ durable: true });
   t.teardown(() => postgres.stop());
   const databaseUrl = await createDatabase(postgres, 'bench');
-  const redis = await startRedis({ appendonly: true });
+  const redis = await startRedis({ appendonly: true, appendfsync: 'everysec' }); // as the chart runs it
   t.teardown(() => redis.stop());
   const mailpit = await startMailpit(t, { maxMessages: chart.mailcatcher.maxMessages });
+  const relay = await startSmtpSink({ dataDelayMs: SLOW.delayMs });
+  t.teardown(() => relay.stop());
   const env = {
     REDIS_URL: redis.url,
     DATABASE_URL: databaseUrl,
@@ -246,100 +333,303 @@ async function main() {
 
   const concurrency = chart.worker.concurrency;
   const connections = concurrency * Math.max(...WORKER_COUNTS);
-  step(`1/3 Mailpit's ceiling: ${MAILS.toLocaleString('en')} mails straight from one SMTP client over ${connections} connections`);
-  const before = await mailpit.accepted();
-  const ceiling = await smtpCeiling(mailpit.smtpPort, MAILS, connections);
-  if ((await mailpit.accepted()) - before !== MAILS) throw new Error('Mailpit did not accept every mail of the ceiling run');
-  process.stderr.write(`  ${ceiling.toFixed(0)} mails/s\n`);
-
-  const catcher: Measured[] = [];
-  for (const count of WORKER_COUNTS) {
-    step(`2/3 ${MAILS.toLocaleString('en')} mails to Mailpit through ${count} worker process(es) at concurrency ${concurrency}`);
-    catcher.push(await measure(web, env, { label: 'mailpit', count, mails: MAILS, concurrency, databaseUrl, delivered: mailpit.accepted }));
-  }
-
-  const relay = await startSmtpSink({ dataDelayMs: SLOW.delayMs });
-  t.teardown(() => relay.stop());
-  const slow: Measured[] = [];
-  for (const count of WORKER_COUNTS) {
-    const mails = SLOW.mailsPerWorker * count;
+  const toRelay = { ...env, SMTP_PORT: String(relay.port) };
+  const stats = redis.client();
+  const relayed = {
+    concurrency: SLOW.concurrency,
+    relayDelayMs: SLOW.delayMs,
+    databaseUrl,
+    redis: stats,
+    delivered: async () => relay.mails.length,
+  };
+  const repetitions: Repetition[] = [];
+  for (let r = 1; r <= RUNS; r++) {
+    const of = `run ${r}/${RUNS}:`;
     step(
-      `3/3 ${mails.toLocaleString('en')} mails to a relay answering DATA after ${SLOW.delayMs} ms, ${count} worker(s) at concurrency ${SLOW.concurrency}`,
+      `${of} this machine's speed on one core, then Mailpit's ceiling (${MAILS.toLocaleString('en')} mails, ${connections} connections)`,
     );
-    slow.push(
-      await measure(
-        web,
-        { ...env, SMTP_PORT: String(relay.port) },
-        { label: 'slow-relay', count, mails, concurrency: SLOW.concurrency, databaseUrl, delivered: async () => relay.mails.length },
-      ),
-    );
+    const speed = oneCoreSpeed();
+    const before = await mailpit.accepted();
+    const ceiling = await smtpCeiling(mailpit.smtpPort, MAILS, connections);
+    if ((await mailpit.accepted()) - before !== MAILS) throw new Error('Mailpit did not accept every mail of the ceiling run');
+    process.stderr.write(`  ${speed.toFixed(0)}k JSON round trips/s on one core; Mailpit ${ceiling.toFixed(0)} mails/s\n`);
+
+    const catcher: Measured[] = [];
+    for (const count of WORKER_COUNTS) {
+      step(`${of} ${MAILS.toLocaleString('en')} mails to Mailpit, ${count} worker(s) at concurrency ${concurrency}`);
+      catcher.push(
+        await measure(web, env, {
+          label: 'mailpit',
+          count,
+          mails: MAILS,
+          concurrency,
+          relayDelayMs: 0,
+          databaseUrl,
+          redis: stats,
+          delivered: mailpit.accepted,
+        }),
+      );
+    }
+    const slowRelay: Measured[] = [];
+    for (const count of WORKER_COUNTS) {
+      const mails = SLOW.mailsPerWorker * count;
+      step(
+        `${of} ${mails.toLocaleString('en')} mails to a relay answering after ${SLOW.delayMs} ms, ${count} worker(s) at concurrency ${SLOW.concurrency}`,
+      );
+      slowRelay.push(await measure(web, toRelay, { label: 'slow-relay', count, mails, ...relayed }));
+    }
+    const learner: Measured[] = [];
+    for (const count of WORKER_COUNTS) {
+      step(`${of} the learner's run: ${LEARNER_MAILS.toLocaleString('en')} mails to the same relay, ${count} worker(s)`);
+      learner.push(await measure(web, toRelay, { label: 'learner', count, mails: LEARNER_MAILS, ...relayed }));
+    }
+    repetitions.push({ oneCoreSpeed: speed, mailpitCeilingPerSecond: ceiling, catcher, slowRelay, learner });
   }
 
   const idealPerWorker = (SLOW.concurrency * 1000) / SLOW.delayMs;
+  /** One figure of every repetition, for worker count index `i` of the runs `pick` chooses. */
+  const across = (pick: (r: Repetition) => Measured[], i: number, figure: (m: Measured) => number) =>
+    repetitions.map((r) => figure(pick(r)[i] as Measured));
+  /** Each repetition's rate with worker count `i` against its rate with one worker. */
+  const speedups = (pick: (r: Repetition) => Measured[], i: number) =>
+    repetitions.map((r) => (pick(r)[i] as Measured).mailsPerSecond / (pick(r)[0] as Measured).mailsPerSecond);
   const results = {
     date: new Date().toISOString(),
     node: process.version,
-    cores: (await import('node:os')).availableParallelism(),
-    mailpitCeilingPerSecond: ceiling,
-    ceilingConnections: connections,
+    cores: availableParallelism(),
+    cpu: cpuModel(),
+    runs: RUNS,
     concurrency,
-    catcher: catcher.map((m) => ({ ...m, shareOfCeiling: m.mailsPerSecond / ceiling })),
-    slowRelay: {
-      ...SLOW,
-      idealPerWorker,
-      runs: slow.map((m) => ({
-        ...m,
-        speedup: m.mailsPerSecond / (slow[0] as Measured).mailsPerSecond,
-        shareOfIdeal: m.mailsPerSecond / (idealPerWorker * m.workers),
-      })),
-    },
+    ceilingConnections: connections,
+    slowRelay: { ...SLOW, idealPerWorker },
+    learnerMails: LEARNER_MAILS,
+    speedupGoals: SPEEDUP_GOALS,
+    repetitions,
   };
   mkdirSync(dirname(RESULTS), { recursive: true });
   writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+
+  const line = (name: string, values: (i: number) => number[], dashed = false) => {
+    const spreads = WORKER_COUNTS.map((_, i) => spread(values(i)));
+    return {
+      name,
+      values: spreads.map((x) => x.median),
+      ...(dashed ? { dashed } : { ranges: spreads.map((x): [number, number] => [x.low, x.high]) }),
+    };
+  };
+  const catcherRuns = (r: Repetition) => r.catcher;
+  const slowRuns = (r: Repetition) => r.slowRelay;
+  const learnerRuns = (r: Repetition) => r.learner;
+  const ceilings = repetitions.map((r) => r.mailpitCeilingPerSecond);
   writeFileSync(
     PLOT,
     scalingPlot({
-      title: `Mails per second against worker processes (${results.cores} cores shared by all, PostgreSQL, Redis)`,
+      title: `Against worker processes, ${results.cores} cores shared by every part (median of ${RUNS} runs, whiskers: lowest to highest)`,
       workers: WORKER_COUNTS,
       panels: [
         {
           title: `To Mailpit, concurrency ${concurrency}`,
+          unit: 'mails per second',
           series: [
-            { name: 'measured', rates: catcher.map((m) => m.mailsPerSecond) },
-            { name: `Mailpit's ceiling (one SMTP client)`, rates: WORKER_COUNTS.map(() => ceiling), dashed: true },
+            line('measured', (i) => across(catcherRuns, i, (m) => m.mailsPerSecond)),
+            line(`Mailpit's ceiling (one SMTP client)`, () => ceilings, true),
           ],
         },
         {
-          title: `To a relay taking ${SLOW.delayMs} ms per mail, concurrency ${SLOW.concurrency}`,
+          title: `To a relay taking ${SLOW.delayMs} ms, concurrency ${SLOW.concurrency}`,
+          unit: 'mails per second',
           series: [
-            { name: 'measured', rates: slow.map((m) => m.mailsPerSecond) },
-            { name: `ideal: ${idealPerWorker}/s per worker`, rates: WORKER_COUNTS.map((n) => n * idealPerWorker), dashed: true },
+            line(`long runs (${SLOW.mailsPerWorker.toLocaleString('en')} mails per worker)`, (i) =>
+              across(slowRuns, i, (m) => m.mailsPerSecond),
+            ),
+            line(`ideal: ${idealPerWorker}/s per worker`, (i) => [idealPerWorker * (WORKER_COUNTS[i] as number)], true),
+            line(`a learner's ${LEARNER_MAILS.toLocaleString('en')}-mail run, request to finish`, (i) =>
+              across(learnerRuns, i, (m) => m.mailsPerSecond),
+            ),
+          ],
+        },
+        {
+          title: 'CPU per mail to Mailpit, by part',
+          unit: 'CPU milliseconds per mail',
+          series: [
+            line('all parts', (i) => across(catcherRuns, i, (m) => m.stackCpuMsPerMail)),
+            ...PARTS.map((part) => line(part, (i) => across(catcherRuns, i, (m) => m.cpuMsPerMail[part] ?? 0))),
           ],
         },
       ],
     }),
   );
 
-  const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
-  const lockShare = (m: Measured) => m.postgres.waitShare.Lock ?? 0;
-  console.log(`\nMailpit's ceiling: ${ceiling.toFixed(0)} mails/s (one SMTP client, ${connections} connections)\n`);
-  console.log(
-    '| workers | to Mailpit | share of ceiling | worker CPU per mail | worker peak RSS | PostgreSQL transactions per mail | PostgreSQL waits on locks | machine busy |',
-  );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const m of results.catcher)
-    console.log(
-      `| ${m.workers} | ${m.mailsPerSecond.toFixed(0)} mails/s | ${percent(m.shareOfCeiling)} | ${m.workerCpuMsPerMail.toFixed(2)} ms | ${Math.max(...m.workerPeakRssMB).toFixed(0)} MB | ${m.postgres.transactionsPerMail.toFixed(2)} | ${percent(lockShare(m))} | ${percent(m.machineBusy)} |`,
+  const figure = (values: number[], digits: number, unit = '') => {
+    const { median, low, high } = spread(values);
+    const f = (n: number) => n.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    return RUNS === 1 ? `${f(median)}${unit}` : `${f(median)}${unit} (${f(low)}–${f(high)})`;
+  };
+  const percent = (values: number[]) =>
+    figure(
+      values.map((v) => v * 100),
+      0,
+      '%',
     );
-  console.log(
-    `\n| workers | to the slow relay | against 1 worker | share of the ideal (${idealPerWorker}/s per worker) | PostgreSQL waits on locks |`,
+  const goal = (i: number) => SPEEDUP_GOALS[WORKER_COUNTS[i] as number];
+  const table = (header: string[], rows: string[][]) => {
+    console.log(`| ${header.join(' | ')} |`);
+    console.log(`| ${header.map(() => '---').join(' | ')} |`);
+    for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+    console.log('');
+  };
+  console.log(`\nmedian (lowest–highest) of ${RUNS} run(s); ${results.cpu}, ${results.cores} cores, Node ${process.version}\n`);
+  table(
+    ['this machine', 'figure'],
+    [
+      [
+        'one core: JSON round trips of a job payload',
+        figure(
+          repetitions.map((r) => r.oneCoreSpeed),
+          0,
+          'k/s',
+        ),
+      ],
+      [`Mailpit's ceiling (one SMTP client, ${connections} connections)`, figure(ceilings, 0, ' mails/s')],
+    ],
   );
-  console.log('| --- | --- | --- | --- | --- |');
-  for (const m of results.slowRelay.runs)
-    console.log(
-      `| ${m.workers} | ${m.mailsPerSecond.toFixed(0)} mails/s | ${m.speedup.toFixed(2)}x | ${percent(m.shareOfIdeal)} | ${percent(lockShare(m))} |`,
-    );
-  console.log(`\nfigures written to ${RESULTS.replace(ROOT, '')}, the plot to ${PLOT.replace(ROOT, '')}`);
+  table(
+    [
+      'workers',
+      'to Mailpit',
+      'share of ceiling',
+      'machine busy',
+      'PostgreSQL transactions per mail',
+      'waits on locks',
+      'Redis commands per mail',
+      'worker peak RSS',
+    ],
+    WORKER_COUNTS.map((n, i) => [
+      String(n),
+      figure(
+        across(catcherRuns, i, (m) => m.mailsPerSecond),
+        0,
+        '/s',
+      ),
+      percent(repetitions.map((r) => (r.catcher[i] as Measured).mailsPerSecond / r.mailpitCeilingPerSecond)),
+      percent(across(catcherRuns, i, (m) => m.machineBusy)),
+      figure(
+        across(catcherRuns, i, (m) => m.postgres.transactionsPerMail),
+        2,
+      ),
+      percent(across(catcherRuns, i, (m) => m.postgres.waitShare.Lock ?? 0)),
+      figure(
+        across(catcherRuns, i, (m) => m.redis.commandsPerMail),
+        2,
+      ),
+      figure(
+        across(catcherRuns, i, (m) => Math.max(...m.workerPeakRssMB)),
+        0,
+        ' MB',
+      ),
+    ]),
+  );
+  table(
+    ['workers', 'CPU ms per mail, all parts', ...PARTS],
+    WORKER_COUNTS.map((n, i) => [
+      String(n),
+      figure(
+        across(catcherRuns, i, (m) => m.stackCpuMsPerMail),
+        2,
+      ),
+      ...PARTS.map((part) =>
+        figure(
+          across(catcherRuns, i, (m) => m.cpuMsPerMail[part] ?? 0),
+          2,
+        ),
+      ),
+    ]),
+  );
+  table(
+    ['workers', 'cores used at rest, all parts', ...PARTS],
+    WORKER_COUNTS.map((n, i) => [
+      String(n),
+      figure(
+        across(catcherRuns, i, (m) => Object.values(m.restingCores).reduce((a, b) => a + b, 0)),
+        3,
+      ),
+      ...PARTS.map((part) =>
+        figure(
+          across(catcherRuns, i, (m) => m.restingCores[part] ?? 0),
+          3,
+        ),
+      ),
+    ]),
+  );
+  table(
+    [
+      'workers',
+      'to the slow relay',
+      'against 1 worker',
+      'goal',
+      `share of the ideal (${idealPerWorker}/s per worker)`,
+      'added per mail',
+      'CPU ms per mail, all parts',
+      'workers',
+    ],
+    WORKER_COUNTS.map((n, i) => [
+      String(n),
+      figure(
+        across(slowRuns, i, (m) => m.mailsPerSecond),
+        0,
+        '/s',
+      ),
+      i === 0 ? '1×' : figure(speedups(slowRuns, i), 2, '×'),
+      goal(i) ? `${goal(i)}×` : '',
+      percent(across(slowRuns, i, (m) => m.mailsPerSecond / (idealPerWorker * m.workers))),
+      figure(
+        across(slowRuns, i, (m) => m.addedLatencyMs),
+        1,
+        ' ms',
+      ),
+      figure(
+        across(slowRuns, i, (m) => m.stackCpuMsPerMail),
+        2,
+      ),
+      figure(
+        across(slowRuns, i, (m) => m.cpuMsPerMail.workers ?? 0),
+        2,
+      ),
+    ]),
+  );
+  table(
+    [
+      'workers',
+      `${LEARNER_MAILS.toLocaleString('en')} mails, request to finish`,
+      'ideal',
+      'against 1 worker',
+      'goal',
+      'request answered',
+      'first outcome',
+    ],
+    WORKER_COUNTS.map((n, i) => [
+      String(n),
+      figure(
+        across(learnerRuns, i, (m) => m.seconds),
+        2,
+        ' s',
+      ),
+      `${(LEARNER_MAILS / (idealPerWorker * n)).toFixed(2)} s`,
+      i === 0 ? '1×' : figure(speedups(learnerRuns, i), 2, '×'),
+      goal(i) ? `${goal(i)}×` : '',
+      figure(
+        across(learnerRuns, i, (m) => m.createdAfterSeconds),
+        2,
+        ' s',
+      ),
+      figure(
+        across(learnerRuns, i, (m) => m.firstOutcomeAfterSeconds),
+        2,
+        ' s',
+      ),
+    ]),
+  );
+  console.log(`figures written to ${RESULTS.replace(ROOT, '')}, the plot to ${PLOT.replace(ROOT, '')}`);
 }
 
 runBenchmark(main);

@@ -78,15 +78,49 @@ export function machineCpu(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
+/** The processor's model, for the figures' caption. */
+export function cpuModel(): string {
+  return /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? 'unknown';
+}
+
+/**
+ * This machine's speed on one core, to read figures taken on another: a
+ * fixed loop of JavaScript (a job's payload to JSON and back, 200,000 times),
+ * in thousands per second. A slower machine shows here, a slower program does not.
+ */
+export function oneCoreSpeed(): number {
+  const job = { runId: 1, recipientId: 0, name: 'Bench Recipient', email: 'bench@bench.test', failureRate: 0.3, relayLatencyMs: 0 };
+  const rounds = 200_000;
+  const started = performance.now();
+  let sum = 0;
+  for (let i = 0; i < rounds; i++) sum += (JSON.parse(JSON.stringify({ ...job, recipientId: i })) as typeof job).recipientId;
+  if (sum !== (rounds * (rounds - 1)) / 2) throw new Error('the speed loop miscounted');
+  return rounds / (performance.now() - started);
+}
+
+/** The median of some runs' figures, and their lowest and highest. */
+export function spread(values: number[]): { median: number; low: number; high: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  const median =
+    sorted.length % 2 ? (sorted[Math.floor(middle)] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return { median, low: sorted[0] as number, high: sorted[sorted.length - 1] as number };
+}
+
 export async function post(url: string, body: unknown) {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
   return response.json() as Promise<{ id: number }>;
 }
 
-/** Waits for the run to finish, showing its progress: in place on a terminal, a line every two seconds in a log. */
-export async function finished(base: string, id: number): Promise<void> {
+/**
+ * Waits for the run to finish, showing its progress: in place on a terminal,
+ * a line every two seconds in a log. Answers when (performance.now()) it
+ * first saw an outcome, to within the 50 ms it polls at.
+ */
+export async function finished(base: string, id: number): Promise<{ firstOutcomeAt: number }> {
   let lastLine = 0;
+  let firstOutcomeAt: number | undefined;
   for (;;) {
     const run = (await (await fetch(`${base}/api/runs/${id}`)).json()) as {
       finishedAt: string | null;
@@ -94,6 +128,7 @@ export async function finished(base: string, id: number): Promise<void> {
       failed: number;
       total: number;
     };
+    firstOutcomeAt ??= run.sent + run.failed > 0 ? performance.now() : undefined;
     const progress = `  run ${id}: ${run.sent + run.failed}/${run.total}`;
     if (process.stderr.isTTY) process.stderr.write(`\r${progress} `);
     else if (run.finishedAt || performance.now() - lastLine >= 2000) {
@@ -102,8 +137,8 @@ export async function finished(base: string, id: number): Promise<void> {
     }
     if (run.finishedAt) {
       if (process.stderr.isTTY) process.stderr.write('\n');
-      return;
+      return { firstOutcomeAt: firstOutcomeAt ?? performance.now() };
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -37,7 +37,11 @@ export interface RedisServer {
   client(): Redis;
 }
 
-export async function startRedis(options: { appendonly?: boolean } = {}): Promise<RedisServer> {
+/**
+ * A redis-server of its own. `appendfsync` is `always` unless told: the
+ * crash tests count on losing nothing; the chart runs `everysec`.
+ */
+export async function startRedis(options: { appendonly?: boolean; appendfsync?: 'always' | 'everysec' } = {}): Promise<RedisServer> {
   const binary = findBinary('redis-server', ['/usr/bin/redis-server'], 'apt-get install redis-server');
   const dir = mkdtempSync(join(tmpdir(), 'mw-redis-'));
   const port = await freePort();
@@ -59,7 +63,7 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
         '--appendonly',
         options.appendonly ? 'yes' : 'no',
         '--appendfsync',
-        'always',
+        options.appendfsync ?? 'always',
       ],
       { stdio: 'ignore' },
     );
