@@ -130,6 +130,30 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
       t.match(await runs.get(run.id), { sent: 15, failed: 5, status: 'completed_with_failures' });
     });
 
+    await t.test('runs: a batch of one kind (the usual one), each delivery reported three times, counts once each', async (t) => {
+      // All sent at the first attempt: on PostgreSQL one statement writes the
+      // outcomes and the tally (RunStore's fast path), here with duplicates in it.
+      const run = await runs.create({ count: 20, failureRate: 0, relayLatencyMs: 0, queue: 'mail-default' });
+      const deliveries = await runs.deliveriesAfter(run.id, 0, 100);
+      const writes = deliveries.flatMap((d) =>
+        [1, 2, 3].map(() => runs.recordOutcome({ runId: run.id, recipientId: d.recipientId, outcome: 'sent', attempts: 1 })),
+      );
+      const accepted = await Promise.all(writes);
+      t.equal(accepted.filter(Boolean).length, 20, 'one call per delivery told it gave the outcome');
+      t.same(
+        accepted.map((given, i) => given === (i % 3 === 0)),
+        accepted.map(() => true),
+        'the first of its three calls',
+      );
+      t.match(await runs.get(run.id), { sent: 20, failed: 0, status: 'completed' });
+      t.equal(
+        await runs.recordOutcome({ runId: run.id, recipientId: deliveries[0]!.recipientId, outcome: 'sent', attempts: 1 }),
+        false,
+        'a later one changes nothing',
+      );
+      t.match(await runs.get(run.id), { sent: 20 });
+    });
+
     await t.test('runs: four workers finishing one run at once count exactly and finish it once', async (t) => {
       // Four stores are four writers (worker processes), each with its own
       // tally row and transactions; every delivery is reported by two of them.
