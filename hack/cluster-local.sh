@@ -238,8 +238,10 @@ apply_crds() {
   kubectl wait --for condition=established --timeout=60s crd --all >/dev/null
 }
 
+# start_argocd ADDRESS: Argo CD's Redis and repo server listen on ADDRESS,
+# the node's address with a real node, where argocd-server's pod reaches them.
 start_argocd() {
-  local redis_port repo_port
+  local address="$1" redis_port repo_port
   kubectl create namespace argocd --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   kubectl apply -n argocd -f - >/dev/null <<'EOF'
 apiVersion: v1
@@ -255,9 +257,6 @@ items:
     kind: ConfigMap
     metadata: { name: argocd-rbac-cm, labels: { app.kubernetes.io/part-of: argocd } }
   - apiVersion: v1
-    kind: ConfigMap
-    metadata: { name: argocd-cmd-params-cm, labels: { app.kubernetes.io/part-of: argocd } }
-  - apiVersion: v1
     kind: Secret
     metadata: { name: argocd-secret, labels: { app.kubernetes.io/part-of: argocd } }
     stringData: { server.secretkey: test-cluster-only }
@@ -266,9 +265,11 @@ EOF
   kubectl -n argocd patch configmap argocd-cm --type merge --patch-file "$MAIL_WORKER_ROOT/argocd/argocd-cm.yaml" >/dev/null
   redis_port="$(free_port)"
   mkdir -p "$dir/argocd/redis" "$dir/argocd/tmp"
-  start argocd-redis redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$dir/argocd/redis" \
-    --save '' --appendonly no
-  wait_until argocd-redis 20 redis-cli -p "$redis_port" ping
+  # Without a password, protected mode would refuse any client not on
+  # loopback, and the node's address is not.
+  start argocd-redis redis-server --bind "$address" --port "$redis_port" --dir "$dir/argocd/redis" \
+    --save '' --appendonly no --protected-mode no
+  wait_until argocd-redis 20 bash -c "[[ \"\$(redis-cli -h $address -p $redis_port ping)\" == PONG ]]"
 
   # The repo server renders charts with the `helm` on its PATH: Helm 4, as
   # the Argo CD release under test bundles (3.5 and later). It also runs the
@@ -286,29 +287,34 @@ EOF
   ARGOCD_BINARY_NAME=argocd-repo-server TMPDIR="$dir/argocd/tmp" ARGOCD_GPG_ENABLED=false \
     ARGOCD_ASK_PASS_SOCK="$dir/argocd/ask-pass.sock" \
     PATH="$dir/argocd/bin:$PATH" start argocd-repo-server "${argocd[@]}" \
-    --address 127.0.0.1 --port "$repo_port" --metrics-address 127.0.0.1 --metrics-port "$(free_port)" \
-    --redis "127.0.0.1:$redis_port" --disable-tls --client-ca-path '' --loglevel warn
-  wait_until argocd-repo-server 60 bash -c "exec 3<>/dev/tcp/127.0.0.1/$repo_port"
+    --address "$address" --port "$repo_port" --metrics-address 127.0.0.1 --metrics-port "$(free_port)" \
+    --redis "$address:$redis_port" --disable-tls --client-ca-path '' --loglevel warn
+  wait_until argocd-repo-server 60 bash -c "exec 3<>/dev/tcp/$address/$repo_port"
+  # Where argocd-server (a pod, with a real node) finds them.
+  kubectl -n argocd create configmap argocd-cmd-params-cm --from-literal=redis.server="$address:$redis_port" \
+    --from-literal=repo.server="$address:$repo_port" --from-literal=server.repo.server.plaintext=true \
+    --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 
   KUBECONFIG="$dir/kubeconfig" ARGOCD_FAKE_IN_CLUSTER=true ARGOCD_BINARY_NAME=argocd-application-controller \
     start argocd-application-controller "${argocd[@]}" --kubeconfig "$dir/kubeconfig" --namespace argocd \
-    --repo-server "127.0.0.1:$repo_port" --repo-server-plaintext --redis "127.0.0.1:$redis_port" \
+    --repo-server "$address:$repo_port" --repo-server-plaintext --redis "$address:$redis_port" \
     --metrics-port "$(free_port)" --loglevel warn
   KUBECONFIG="$dir/kubeconfig" ARGOCD_FAKE_IN_CLUSTER=true ARGOCD_BINARY_NAME=argocd-applicationset-controller \
     start argocd-applicationset-controller "${argocd[@]}" --kubeconfig "$dir/kubeconfig" --namespace argocd \
-    --argocd-repo-server "127.0.0.1:$repo_port" --repo-server-plaintext \
+    --argocd-repo-server "$address:$repo_port" --repo-server-plaintext \
     --metrics-addr "127.0.0.1:$(free_port)" --probe-addr "127.0.0.1:$(free_port)" \
     --webhook-addr "127.0.0.1:$(free_port)" --enable-leader-election=false --loglevel warn
 }
 
 # The git repository Argo CD reads: a bare repository under DIR served by
-# `git daemon` on loopback.
+# `git daemon` on loopback. It takes pushes too, as a learner's fork does
+# (the Argo CD guide's walk clones it and pushes).
 start_git() {
   local port
   port="$(free_port)"
   git init -q --bare -b main "$dir/git/mail-worker.git"
   touch "$dir/git/mail-worker.git/git-daemon-export-ok"
-  start git-daemon git daemon --listen=127.0.0.1 --port="$port" --base-path="$dir/git" --reuseaddr "$dir/git"
+  start git-daemon git daemon --listen=127.0.0.1 --port="$port" --base-path="$dir/git" --reuseaddr --enable=receive-pack "$dir/git"
   echo "git://127.0.0.1:$port/mail-worker.git" >"$dir/git-url"
 }
 
@@ -444,7 +450,7 @@ up() {
   POD_NAMESPACE=argo-rollouts start argo-rollouts "${in_cluster_dns[@]}" "$ROLLOUTS_CONTROLLER" --kubeconfig "$dir/kubeconfig" \
     --leader-elect=false --metricsPort "$(free_port)" --healthzPort "$(free_port)" --loglevel warn
   start_git
-  start_argocd
+  start_argocd "$address"
   [[ "$real" == false ]] || real_node_up
   log "test cluster up in $((SECONDS - started))s; use it with: eval \"\$(hack/cluster-local.sh env --dir $dir)\""
   print_env

@@ -80,10 +80,15 @@ log "Gateway API CRDs $GATEWAY_API_VERSION (standard channel)"
 kubectl apply --server-side -f "https://github.com/kubernetes-sigs/gateway-api/releases/download/$GATEWAY_API_VERSION/standard-install.yaml" >/dev/null
 
 log "Traefik $TRAEFIK_VERSION (chart $TRAEFIK_CHART_VERSION): Ingress class traefik and Gateway gateway-system/gateway"
+# Every Ingress gets 127.0.0.1 as its address: a NodePort Service has none
+# to copy (publishedService), and Argo CD counts an Ingress without one as
+# still progressing, so the Argo CD guide's prod would never turn Healthy.
 helm repo add traefik https://traefik.github.io/charts --force-update >/dev/null
 helm upgrade --install traefik traefik/traefik -n gateway-system --create-namespace --wait \
   --version "$TRAEFIK_CHART_VERSION" --set image.tag="$TRAEFIK_VERSION" \
   --set service.type=NodePort \
+  --set providers.kubernetesIngress.publishedService.enabled=false \
+  --set 'additionalArguments={--providers.kubernetesingress.ingressendpoint.ip=127.0.0.1}' \
   --set ports.web.nodePort=30080 --set ports.websecure.nodePort=30443 \
   --set providers.kubernetesGateway.enabled=true \
   --set gateway.enabled=true --set gateway.name=gateway \

@@ -10,7 +10,7 @@
 # shellcheck disable=SC2154 # dir is cluster-local.sh's
 
 # Each is one build and one tar.
-CLUSTER_IMAGES=(pause redis postgresql mailpit unleash keda app)
+CLUSTER_IMAGES=(pause redis postgresql mailpit unleash keda argocd app)
 IMAGE_CACHE="$MAIL_WORKER_CACHE/images"
 
 # The files an image is made from, relative to the repository.
@@ -95,6 +95,11 @@ build_cluster_image() {
       cp "$KEDA_OPERATOR" "$context/keda"
       cp "$KEDA_ADAPTER" "$context/keda-adapter"
       ;;
+    argocd)
+      ensure_base_image
+      cp "$MAIL_WORKER_ROOT/test/images/argocd/Dockerfile" "$context/"
+      cp "$ARGOCD_BIN" "$context/argocd"
+      ;;
     unleash)
       ensure_base_image
       cp -r "$MAIL_WORKER_ROOT/test/images/unleash/." "$context/"
@@ -117,9 +122,10 @@ build_cluster_image() {
 
 # "STAND_IN REFERENCE" for each image the chart runs by default beside the
 # service and each image of KEDA's manifest, its reference as containerd
-# names it (docker.io/library/redis:…).
+# names it (docker.io/library/redis:…), and argocd-server's.
 upstream_images() {
   printf 'keda ghcr.io/kedacore/%s:%s\n' keda "${KEDA_VERSION#v}" keda-metrics-apiserver "${KEDA_VERSION#v}"
+  printf 'argocd quay.io/argoproj/argocd:%s\n' "$ARGO_CD_VERSION"
   # shellcheck disable=SC2016 # JavaScript, with its own ${}
   node --input-type=module -e '
     import { readFileSync } from "node:fs";

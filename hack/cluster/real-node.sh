@@ -232,6 +232,7 @@ real_node_up() {
   start_monitoring
   start_metrics_server
   start_keda
+  start_argocd_server
   wait_until kubelet 120 kubectl wait --for condition=Ready --timeout 1s "node/$REAL_NODE_NAME"
   wait_until coredns 30 node -e '
     const resolver = new (require("node:dns").promises.Resolver)();
@@ -243,13 +244,19 @@ real_node_up() {
     kubectl -n keda get pods -o wide >&2
     die "KEDA is not ready (kubectl -n keda describe pods; kubectl -n keda logs deployment/keda-operator)"
   }
+  kubectl -n argocd rollout status deployment/argocd-server --timeout 120s >/dev/null || {
+    kubectl -n argocd get pods -o wide >&2
+    die "argocd-server is not ready (kubectl -n argocd describe pods; kubectl -n argocd logs deployment/argocd-server)"
+  }
 }
 
 # What scripts/cluster-up.sh gives kind: Traefik as the Ingress class
 # `traefik`, answering on port 80 of this machine, so the guides' URLs
 # (http://mail-worker.localhost/, which curl and browsers resolve to
 # loopback without DNS) reach the pods. It runs here beside the node, not in
-# a pod, and reaches the pods on the bridge as kube-proxy does.
+# a pod, and reaches the pods on the bridge as kube-proxy does. It writes
+# 127.0.0.1 into each Ingress's status, as cluster-up.sh has it do on kind:
+# Argo CD counts an Ingress without an address as still progressing.
 start_traefik() {
   kubectl apply -f - >/dev/null <<'EOF'
 apiVersion: networking.k8s.io/v1
@@ -260,7 +267,8 @@ EOF
   ! bash -c 'exec 3<>/dev/tcp/127.0.0.1/80' 2>/dev/null ||
     die "port 80 is taken: Traefik, the test cluster's Ingress controller, listens there as on kind (ss -ltnp 'sport = :80' names the program)"
   KUBECONFIG="$dir/kubeconfig" start traefik "$TRAEFIK" --entryPoints.web.address=:80 \
-    --entryPoints.traefik.address="127.0.0.1:$(free_port)" --providers.kubernetesIngress=true --log.level=WARN
+    --entryPoints.traefik.address="127.0.0.1:$(free_port)" --providers.kubernetesIngress=true \
+    --providers.kubernetesIngress.ingressEndpoint.ip=127.0.0.1 --log.level=WARN
   wait_until traefik 60 curl -s -o /dev/null http://127.0.0.1:80/
 }
 
@@ -384,6 +392,39 @@ patches:
 YAML
   kubectl kustomize "$dir/keda" | kubectl apply --server-side --force-conflicts -f - >/dev/null ||
     die "applying KEDA $KEDA_VERSION's manifest failed"
+}
+
+# What install-addons.sh gives kind for the Argo CD guide's GUI and CLI:
+# argocd-server from the release's own manifests, in a pod, so that
+# `kubectl -n argocd port-forward svc/argocd-server 8080:80` and `argocd
+# login` work as there. The rest of Argo CD runs on the host, on the node's
+# address (cluster-local.sh's start_argocd), which argocd-cmd-params-cm
+# gives the server.
+start_argocd_server() {
+  local config
+  mkdir -p "$dir/argocd/server"
+  config="$(realpath --relative-to "$dir/argocd/server" "$(argocd_module_dir)/manifests")"
+  cat >"$dir/argocd/server/kustomization.yaml" <<YAML
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: argocd
+resources: [$config/base/server, $config/cluster-rbac/server]
+images:
+  - { name: quay.io/argoproj/argocd, newTag: "$ARGO_CD_VERSION" }
+patches:
+  - target: { kind: Deployment, name: argocd-server }
+    patch: |-
+      - { op: replace, path: /spec/template/spec/containers/0/imagePullPolicy, value: IfNotPresent }
+YAML
+  kubectl annotate --overwrite namespace argocd >/dev/null \
+    scheduler.alpha.kubernetes.io/node-selector=type=real \
+    "scheduler.alpha.kubernetes.io/defaultTolerations=[{\"key\":\"$REAL_NODE_TAINT\",\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}]"
+  # What the release's other manifests create and the server mounts or reads.
+  kubectl -n argocd create configmap argocd-ssh-known-hosts-cm --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl -n argocd create configmap argocd-tls-certs-cm --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl -n argocd create secret generic argocd-redis --from-literal=auth= --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl kustomize "$dir/argocd/server" | kubectl apply --server-side --force-conflicts -f - >/dev/null ||
+    die "applying argocd-server from Argo CD $ARGO_CD_VERSION's manifests failed"
 }
 
 # Removes what a real node added to the machine. Its processes are stopped

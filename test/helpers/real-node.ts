@@ -182,7 +182,9 @@ export async function clusterMemory(app: string) {
     ),
     clusterUp: programs('metrics-server', 'traefik'),
     app: podsOf(app),
-    argoCd: programs('argocd-redis', 'argocd-repo-server', 'argocd-application-controller', 'argocd-applicationset-controller'),
+    argoCd:
+      programs('argocd-redis', 'argocd-repo-server', 'argocd-application-controller', 'argocd-applicationset-controller') +
+      podsOf('argocd'),
     argoRollouts: programs('argo-rollouts'),
     keda: podsOf('keda'),
     prometheus: programs('prometheus'),
