@@ -12,7 +12,8 @@ usage: scripts/deploy.sh [--env dev|staging|prod] [--via helm|argocd] [-- HELM_A
   --via helm   helm upgrade --install mail-worker charts/mail-worker (default)
   --via argocd kubectl apply -f argocd/mail-worker.yaml: Argo CD creates
                mail-worker-dev, -staging and -prod from your fork
-               (set its URL first: scripts/argocd-repo.sh URL)
+               (set its URL first: scripts/argocd-repo.sh); waits for
+               the ones that sync by themselves (dev, staging)
   --rollback   helm rollback to the release's previous revision (or
                REVISION; helm -n mail-ENV history mail-worker lists them),
                then wait as a deploy does. Unlike kubectl argo rollouts undo,
@@ -115,9 +116,22 @@ case "$via" in
     ;;
   argocd)
     kubectl get namespace argocd >/dev/null 2>&1 || die "Argo CD is not installed: scripts/install-addons.sh"
-    log "applying the AppProject and ApplicationSet (repository: $(grep -o 'https://[^ ]*\.git' argocd/mail-worker.yaml))"
+    log "applying the AppProject and ApplicationSet (repository: $(sed -n 's/.*&repo \([^[:space:]]*\).*/\1/p' argocd/mail-worker.yaml))"
     kubectl apply -n argocd -f argocd/mail-worker.yaml
-    log "Argo CD now creates one Application per environment: kubectl -n argocd get applications"
+    kubectl -n argocd wait applicationset/mail-worker --timeout 2m \
+      --for 'jsonpath={.status.conditions[?(@.type=="ResourcesUpToDate")].status}=True' >/dev/null ||
+      die "the ApplicationSet made no Applications: kubectl -n argocd describe applicationset mail-worker says why"
+    mapfile -t automated < <(kubectl -n argocd get applications -l app.kubernetes.io/part-of=mail-worker \
+      -o jsonpath='{range .items[?(@.spec.syncPolicy.automated)]}{.metadata.name}{"\n"}{end}')
+    log "waiting for the ones that sync by themselves: ${automated[*]}"
+    for app in "${automated[@]}"; do
+      for condition in '{.status.sync.status}=Synced' '{.status.health.status}=Healthy' '{.status.operationState.phase}=Succeeded'; do
+        kubectl -n argocd wait "application/$app" --timeout 10m --for "jsonpath=$condition" >/dev/null ||
+          die "$app is not ${condition#*=}: kubectl -n argocd get application $app -o yaml says why (status.conditions, status.operationState)"
+      done
+    done
+    kubectl -n argocd get applications -l app.kubernetes.io/part-of=mail-worker
+    log "prod syncs when you say so: argocd app sync mail-worker-prod (or the GUI's Sync)"
     ;;
   *) die "--via must be helm or argocd, not $via" ;;
 esac

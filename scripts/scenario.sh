@@ -18,7 +18,8 @@ usage: scripts/scenario.sh GUIDE [--yes] [--from N] [--to N] [--cleanup] [--dry-
 A guide's steps are its ```sh blocks, of three kinds:
   ```sh             runs to its end; the walk goes on when it succeeds
   ```sh background  keeps running (a port-forward, load) until the walk ends;
-                    its output goes to a log file the walk names
+                    its output goes to a log file the walk names; the walk
+                    goes on once a port-forward listens
   ```sh watch       a live view: runs until you press Ctrl-C, then the walk
                     goes on (with --yes, for WATCH_SECONDS, default 10)
 Guides: queues, hpa, keda, argocd, unleash, canary, blue-green, analysis, faults
@@ -105,6 +106,17 @@ trap 'stop_background || true' EXIT
 # Ctrl-C stops the step in the foreground (a watch, say), not the walk.
 trap 'log "interrupted"' INT
 
+# A port-forward listens once kubectl says "Forwarding from": the next step
+# (a login, a curl) must not race it.
+wait_for_forwarding() {
+  local pid="$1" log_file="$2" waited=0
+  until grep -q '^Forwarding from' "$log_file"; do
+    kill -0 "$pid" 2>/dev/null || return 0 # it failed: stop_background reports it
+    ((waited++ < 300)) || { log "the port-forward does not listen after 30 s; see $log_file"; return 0; }
+    sleep 0.1
+  done
+}
+
 failed() {
   log "step $1 failed (exit $2): fix it and run the guide again (--from $1), or skip the step"
   if [[ "$mode" == yes ]]; then
@@ -140,6 +152,7 @@ for block in "${blocks[@]}"; do
       setsid bash -euo pipefail -c "$commands" >"$logs/step-$step.log" 2>&1 &
       background+=("$! $step")
       log "running in the background until the walk ends; its output: $logs/step-$step.log"
+      [[ "$commands" != *port-forward* ]] || wait_for_forwarding "$!" "$logs/step-$step.log"
       ;;
     watch)
       if [[ "$mode" == yes ]]; then
