@@ -120,7 +120,7 @@ npx tap build >/dev/null
 # two files at a time, keeps the cores busy; the analysis (a p95 latency)
 # and the autoscaling walks (a speed-up) come last, once it has ended.
 serial=()
-[[ "$tier" == fast ]] || serial=(test/real-node/kubelet.test.ts test/real-node/keda-auth.test.ts test/cluster/argocd.test.ts
+[[ "$tier" == fast ]] || serial=(test/real-node/kubelet.test.ts test/real-node/keda-auth.test.ts test/real-node/argocd.test.ts
   test/real-node/blue-green.test.ts test/real-node/canary.test.ts test/real-node/analysis.test.ts test/real-node/stack.test.ts)
 for file in test/real-node/*.test.ts; do
   [[ "$tier" == fast || " ${serial[*]} " == *" $file "* ]] || die "$file is in no lane: add it to serial in hack/test.sh"
@@ -134,11 +134,7 @@ if ((${#files[@]} > 0)); then
   for file in "${files[@]}"; do [[ " ${serial[*]} " == *" $file "* ]] || beside+=("$file"); done
 else
   beside=(--exclude 'test/real-node/**')
-  if [[ "$tier" == fast ]]; then
-    beside+=(--exclude test/image.test.ts --exclude test/browser.test.ts --exclude test/cluster/helm3.test.ts)
-  else
-    beside+=(--exclude test/cluster/argocd.test.ts)
-  fi
+  [[ "$tier" != fast ]] || beside+=(--exclude test/image.test.ts --exclude test/browser.test.ts --exclude test/cluster/helm3.test.ts)
 fi
 : >.tap/serial.log
 : >.tap/beside.log

@@ -44,11 +44,14 @@ function asShown(text: string): string {
     .join('\n');
 }
 
-/** Runs scripts/scenario.sh GUIDE --yes ARGS (e.g. --from 2 --to 3) and returns its terminal. */
-export function walk(env: NodeJS.ProcessEnv, guide: string, args: string[]): Promise<Walk> {
+/**
+ * Runs scripts/scenario.sh GUIDE --yes ARGS (e.g. --from 2 --to 3) in the
+ * repository at ROOT (or a learner's clone of it) and returns its terminal.
+ */
+export function walk(env: NodeJS.ProcessEnv, guide: string, args: string[], root = ROOT): Promise<Walk> {
   return new Promise((resolve) => {
-    const child = spawn(join(ROOT, 'scripts/scenario.sh'), [guide, '--yes', ...args], {
-      cwd: ROOT,
+    const child = spawn(join(root, 'scripts/scenario.sh'), [guide, '--yes', ...args], {
+      cwd: root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -60,8 +63,8 @@ export function walk(env: NodeJS.ProcessEnv, guide: string, args: string[]): Pro
 }
 
 /** Walks steps FROM to TO and fails the test, showing the terminal, when a step fails. */
-export async function walkSteps(t: Test, env: NodeJS.ProcessEnv, guide: string, from: number, to = from): Promise<string> {
-  const result = await walk(env, guide, ['--from', String(from), '--to', String(to)]);
+export async function walkSteps(t: Test, env: NodeJS.ProcessEnv, guide: string, from: number, to = from, root = ROOT): Promise<string> {
+  const result = await walk(env, guide, ['--from', String(from), '--to', String(to)], root);
   t.equal(result.status, 0, `docs/guides/${guide}.md, steps ${from} to ${to}, ran to their end`, {
     terminal: result.output.slice(-6000),
   });
