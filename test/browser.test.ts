@@ -376,24 +376,44 @@ t.test(
     await page.goto(`${url}/versions`);
     const squares = page.locator('.version-grid span');
     await waitFor('100 answers in the grid', async () => (await squares.count()) === 100, 60_000);
-    const row = (version: string) => page.locator(`.version-shares tr[data-version="${version}"]`);
-    const cells = async (version: string) => (await row(version).locator('td').allTextContents()).map((c) => c.trim());
-    const [v1, v2] = [await cells('v1'), await cells('v2')];
-    t.same([v1[0], v1[1], v1[2], v1[4]], ['v1', '50%', '0%', 'web-v1'], 'v1: half the answers, none failed');
-    t.same([v2[0], v2[1], v2[4]], ['v2', '50%', 'web-v2'], 'v2: the other half');
+    // One read of grid and table together: the page polls on, and its window
+    // of the last 100 answers moves between two reads.
+    const seen = await page.evaluate(() => ({
+      squares: [...document.querySelectorAll<HTMLElement>('.version-grid span')].map((s) => ({
+        version: s.title.split(' ')[0] ?? '',
+        failed: s.className === 'error',
+        colour: getComputedStyle(s).color,
+      })),
+      rows: [...document.querySelectorAll<HTMLElement>('.version-shares tr[data-version]')].map((r) => ({
+        version: r.dataset.version ?? '',
+        cells: [...r.querySelectorAll('td')].map((td) => td.textContent?.trim() ?? ''),
+        swatch: getComputedStyle(r.querySelector('.swatch') as Element).backgroundColor,
+        bad: r.querySelectorAll('td.bad').length,
+      })),
+    }));
+    const of = (version: string) => seen.squares.filter((s) => s.version === version);
+    const row = (version: string) => seen.rows.find((r) => r.version === version);
+    // The stand-in Service sends polls to v1 and v2 in turn; a poll that
+    // found no answer on a loaded machine is the page's '?', shown as such.
+    const lost = seen.squares.length - of('v1').length - of('v2').length;
+    if (lost > 0) t.comment(`${lost} poll(s) without an answer: ${JSON.stringify(seen.rows.map((r) => r.cells))}`);
+    t.ok(lost <= 2, `v1 and v2 answered ${100 - lost} of the 100 polls`);
+    const [v1, v2] = [row('v1')?.cells ?? [], row('v2')?.cells ?? []];
+    t.same([v1[0], v1[1], v1[2], v1[4]], ['v1', `${of('v1').length}%`, '0%', 'web-v1'], 'v1: its share of the grid, none failed');
+    t.same([v2[0], v2[1], v2[4]], ['v2', `${of('v2').length}%`, 'web-v2'], 'v2: its share of the grid');
+    t.ok(of('v1').length >= 48 && of('v2').length >= 48, `half the answers each: ${v1[1]} and ${v2[1]}`);
     const v2Errors = Number(v2[2]?.replace('%', ''));
     t.ok(v2Errors > 10 && v2Errors < 90, `v2's errors shown: ${v2[2]}`);
     t.ok(Number(v2[3]?.replace(' ms', '')) >= 60, `v2's p95 shows its delay: ${v2[3]} (v1 ${v1[3]})`);
-    t.equal(await row('v2').locator('td.bad').count(), 1, "v2's error share stands out");
-    const colours = await squares.evaluateAll((spans) => spans.map((s) => [s.className, getComputedStyle(s).color]));
+    t.equal(row('v2')?.bad, 1, "v2's error share stands out");
+    const colours = (version: string) => [...new Set(of(version).map((s) => s.colour))];
     t.same(
-      [...new Set(colours.map(([, c]) => c))].sort(),
-      ['rgb(0, 114, 178)', 'rgb(230, 159, 0)'],
-      'two versions, the first two colours of the palette',
+      [colours('v1'), row('v1')?.swatch, colours('v2'), row('v2')?.swatch],
+      [['rgb(0, 114, 178)'], 'rgb(0, 114, 178)', ['rgb(230, 159, 0)'], 'rgb(230, 159, 0)'],
+      'the version seen first takes the first colour of the palette, the second the second, in grid and table',
     );
-    t.equal(colours[0]?.[1], 'rgb(0, 114, 178)', 'the version seen first takes the first colour');
-    const failed = colours.filter(([className]) => className === 'error');
-    t.ok(failed.length > 0 && failed.every(([, c]) => c === 'rgb(230, 159, 0)'), `${failed.length} red squares, all ringed in v2's colour`);
+    const failed = of('v2').filter((s) => s.failed).length;
+    t.ok(failed > 0 && of('v1').every((s) => !s.failed), `${failed} red squares, all v2's, ringed in its colour`);
     await page.screenshot({ path: screenshotPath('versions.png') });
 
     await page.goto(`${url}/lang/ja`);
