@@ -106,12 +106,16 @@ t.test("an HPA's behavior is passed through as given, and left out when empty", 
   // In mode keda, KEDA makes the worker's HPA from the ScaledObject.
   const scaledObject = (set: Record<string, number>) =>
     find(render(h4, { set: { 'worker.autoscaling.mode': 'keda', ...set } }), 'ScaledObject', '-worker') as {
-      spec: { advanced?: { horizontalPodAutoscalerConfig: { behavior: unknown } } };
+      spec: { advanced?: { restoreToOriginalReplicaCount?: boolean; horizontalPodAutoscalerConfig?: { behavior: unknown } } };
     };
-  t.notOk(scaledObject({}).spec.advanced, 'KEDA: no advanced settings when behavior is empty');
+  t.same(
+    scaledObject({}).spec.advanced,
+    { restoreToOriginalReplicaCount: true },
+    'KEDA: no HPA behavior when behavior is empty; the workers back to their count when the ScaledObject goes',
+  );
   t.same(
     scaledObject({ 'worker.autoscaling.behavior.scaleDown.stabilizationWindowSeconds': 30 }).spec.advanced,
-    { horizontalPodAutoscalerConfig: { behavior } },
+    { restoreToOriginalReplicaCount: true, horizontalPodAutoscalerConfig: { behavior } },
     'KEDA: the behavior of the HPA KEDA makes',
   );
 });
