@@ -8,6 +8,7 @@ import { FileFlags } from './flags/file-flags.ts';
 import type { Flags } from './flags/flags.ts';
 import type { MailCatcher } from './mail/catcher.ts';
 import { createTransport } from './mail/transport.ts';
+import { succeedsWithin } from './deadline.ts';
 import { createMetrics, registerQueueGauges } from './metrics.ts';
 import { SystemMonitor } from './monitor/system.ts';
 import { PodFaults } from './web/faults.ts';
@@ -17,7 +18,6 @@ import { RecipientStore } from './recipients/store.ts';
 import { BulkSender } from './runs/bulk-send.ts';
 import { RunStore } from './runs/store.ts';
 import { buildHealthApp } from './web/app.ts';
-import { within } from './web/routes/health.ts';
 import { MailWorkers } from './worker/worker.ts';
 
 export const MODES = ['web', 'worker', 'all', 'migrate'] as const;
@@ -81,8 +81,8 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
     registerQueueGauges(metrics, queues);
 
     const checks: Record<string, () => Promise<boolean>> = {
-      database: () => within(2000, () => sql`select 1`.execute(database.db)),
-      redis: () => within(2000, () => connection.ping()),
+      database: () => succeedsWithin(2000, () => sql`select 1`.execute(database.db)),
+      redis: () => succeedsWithin(2000, () => connection.ping()),
     };
     const readiness = async () => {
       const entries = await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await check()] as const));
@@ -120,7 +120,7 @@ export async function startService(mode: Mode, config: Config, logger: Logger = 
       workers.start();
       started('workers', () => workers.close());
       checks.worker = () =>
-        within(2000, async () => {
+        succeedsWithin(2000, async () => {
           if (!(await workers.isReady())) throw new Error('worker connection down');
         });
       logger.info(`worker: concurrency ${config.workerConcurrency} per queue`);

@@ -1,5 +1,6 @@
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { settledWithin } from '../deadline.ts';
 import { type DeliveryPolicy, gaveUpAfterStalling, workerOptions } from '../queue/delivery-policy.ts';
 import { QUEUE_NAMES, QUEUE_PREFIX, redisConnection, workerName } from '../queue/queues.ts';
 import { checkMailJob, createProcessor, type ProcessorDeps } from './processor.ts';
@@ -35,15 +36,6 @@ async function recordGivenUp(deps: ProcessorDeps, job: Job, error: Error): Promi
 
 /** How long the workers get to close once their connections are dropped. */
 const FORCED_CLOSE_MS = 2_000;
-
-/** Whether `promise` settles within `ms`; it is not cancelled if not. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  const done = promise.then(
-    () => true,
-    () => true,
-  );
-  return Promise.race([done, new Promise<false>((resolve) => setTimeout(resolve, ms, false).unref())]);
-}
 
 /** BullMQ's limiter counts jobs per window; a fractional rate widens the window. */
 function limiter(rate: number | undefined) {
@@ -125,13 +117,14 @@ export class MailWorkers {
    */
   async close(): Promise<void> {
     const closed = Promise.all(this.#workers.map((w) => w.close(this.#active === 0)));
-    if (!(await settlesWithin(closed, this.#options.shutdownGraceMs))) {
+    if ((await settledWithin(closed, this.#options.shutdownGraceMs)) === 'pending') {
       this.#options.log.warn(`jobs still active after ${this.#options.shutdownGraceMs} ms; leaving them to the stalled-job check`);
       // A second close(true) would return the graceful close under way. What
       // ends it is dropping the connections: the commands its jobs wait on
       // fail at once, as they would if Redis were gone (it may be).
       for (const c of this.#connections) c.disconnect();
-      if (!(await settlesWithin(closed, FORCED_CLOSE_MS))) this.#options.log.warn('the workers did not close; going on without them');
+      if ((await settledWithin(closed, FORCED_CLOSE_MS)) === 'pending')
+        this.#options.log.warn('the workers did not close; going on without them');
       return;
     }
     // QUIT would wait in the offline queue for a Redis that is not there.

@@ -20,14 +20,3 @@ export const healthRoutes: FastifyPluginAsync<{ metrics: Metrics; readiness: Rea
     return reply.type(metrics.registry.contentType).send(body);
   });
 };
-
-/** Resolves false instead of waiting longer than `ms` (a check must never hang a probe). */
-export function within(ms: number, check: () => Promise<unknown>): Promise<boolean> {
-  return Promise.race([
-    check().then(
-      () => true,
-      () => false,
-    ),
-    new Promise<boolean>((resolve) => setTimeout(resolve, ms, false).unref()),
-  ]);
-}
