@@ -10,8 +10,8 @@ usage: hack/test.sh [--fast] [--coverage] [--update-screenshots] [FILE...] [-- T
 
   (nothing)   the whole suite, what CI runs (.ci/run): lint, tsc, every test
               under service/test and test/, in two lanes side by side: the
-              real node's tests (test/real-node/) and the Argo CD test one
-              file at a time, the rest two at a time. Needs root: it starts a
+              guides' walks and the Argo CD test on the real node, one file
+              at a time, and the rest two at a time. Needs root: it starts a
               real node (containerd, kubelet, kube-proxy, CoreDNS) that adds a
               bridge, routes and iptables rules, all removed at the end, and a
               Docker Engine of its own for the images.
@@ -112,19 +112,17 @@ if ((${#files[@]} == 0)); then
 fi
 npx tap build >/dev/null
 
-# Two lanes side by side. One at a time, in this order: the tests that share
-# the real node (its two cores are their clock) or the learner's namespaces
-# (the guides' walks install into mail-dev and mail-staging, and the Argo CD
-# test syncs the ApplicationSet there). The first ones measure no latency
-# and no speed, so they run while the other lane, everything else at tap's
-# two files at a time, keeps the cores busy; the analysis (a p95 latency)
-# and the autoscaling walks (a speed-up) come last, once it has ended.
+# Two lanes side by side. One at a time, in this order: the walks of the
+# guides, which install into the learner's namespaces (mail-dev,
+# mail-staging) and the Argo CD test, which syncs the ApplicationSet there.
+# The first ones measure no latency and no speed, so they run while the
+# other lane, everything else at tap's two files at a time (the real node's
+# tests in namespaces of their own among them), keeps the cores busy; the
+# analysis (a p95 latency) and the autoscaling walks (a speed-up) come last,
+# once it has ended.
 serial=()
-[[ "$tier" == fast ]] || serial=(test/real-node/kubelet.test.ts test/real-node/keda-auth.test.ts test/real-node/argocd.test.ts
-  test/real-node/blue-green.test.ts test/real-node/canary.test.ts test/real-node/analysis.test.ts test/real-node/stack.test.ts)
-for file in test/real-node/*.test.ts; do
-  [[ "$tier" == fast || " ${serial[*]} " == *" $file "* ]] || die "$file is in no lane: add it to serial in hack/test.sh"
-done
+[[ "$tier" == fast ]] || serial=(test/real-node/argocd.test.ts test/real-node/blue-green.test.ts
+  test/real-node/canary.test.ts test/real-node/analysis.test.ts test/real-node/stack.test.ts)
 beside=()
 if ((${#files[@]} > 0)); then
   chosen=" ${files[*]} "
@@ -132,9 +130,10 @@ if ((${#files[@]} > 0)); then
   for file in "${serial[@]}"; do [[ "$chosen" != *" $file "* ]] || picked+=("$file"); done
   serial=("${picked[@]}")
   for file in "${files[@]}"; do [[ " ${serial[*]} " == *" $file "* ]] || beside+=("$file"); done
+elif [[ "$tier" == fast ]]; then
+  beside=(--exclude 'test/real-node/**' --exclude test/image.test.ts --exclude test/browser.test.ts --exclude test/cluster/helm3.test.ts)
 else
-  beside=(--exclude 'test/real-node/**')
-  [[ "$tier" != fast ]] || beside+=(--exclude test/image.test.ts --exclude test/browser.test.ts --exclude test/cluster/helm3.test.ts)
+  for file in "${serial[@]}"; do beside+=(--exclude "$file"); done
 fi
 : >.tap/serial.log
 : >.tap/beside.log
