@@ -147,7 +147,11 @@ for block in "${blocks[@]}"; do
       ;;
   esac
   case "$kind" in
-    step) bash -euo pipefail -c "$commands" || failed "$step" "$?" ;;
+    step)
+      started=$SECONDS
+      # How long it took: what a learner waits for (a rollout, a run) at this step.
+      if bash -euo pipefail -c "$commands"; then log "step $step done in $((SECONDS - started)) s"; else failed "$step" "$?"; fi
+      ;;
     background)
       setsid bash -euo pipefail -c "$commands" >"$logs/step-$step.log" 2>&1 &
       background+=("$! $step")

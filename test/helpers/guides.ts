@@ -64,8 +64,10 @@ export function walk(env: NodeJS.ProcessEnv, guide: string, args: string[], root
 
 /** Walks steps FROM to TO and fails the test, showing the terminal, when a step fails. */
 export async function walkSteps(t: Test, env: NodeJS.ProcessEnv, guide: string, from: number, to = from, root = ROOT): Promise<string> {
+  const started = Date.now();
   const result = await walk(env, guide, ['--from', String(from), '--to', String(to)], root);
-  t.equal(result.status, 0, `docs/guides/${guide}.md, steps ${from} to ${to}, ran to their end`, {
+  const seconds = Math.round((Date.now() - started) / 1000);
+  t.equal(result.status, 0, `docs/guides/${guide}.md, steps ${from} to ${to}, ran to their end (${seconds} s)`, {
     terminal: result.output.slice(-6000),
   });
   t.comment(stripVTControlCharacters(result.output).trimEnd().split('\n').slice(-25).join('\n'));
