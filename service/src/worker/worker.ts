@@ -37,6 +37,16 @@ async function recordGivenUp(deps: ProcessorDeps, job: Job, error: Error): Promi
 /** How long the workers get to close once their connections are dropped. */
 const FORCED_CLOSE_MS = 2_000;
 
+/** Resolves once one of CONNECTIONS has lost Redis, or at once if one already had. */
+function redisLost(connections: Redis[]): Promise<'lost'> {
+  return new Promise((resolve) => {
+    for (const c of connections) {
+      if (c.status !== 'ready') resolve('lost');
+      c.once('close', () => resolve('lost'));
+    }
+  });
+}
+
 /** BullMQ's limiter counts jobs per window; a fractional rate widens the window. */
 function limiter(rate: number | undefined) {
   if (rate === undefined) return undefined;
@@ -111,14 +121,20 @@ export class MailWorkers {
    * Stops taking jobs and lets the active ones finish within the grace period.
    * Jobs still running after it are left to BullMQ's stalled-job check: the
    * next worker picks them up again (their outcome guard prevents a double count).
-   * With none running there is nothing to wait for: a graceful close would
-   * wait on a Redis that is gone (a namespace deleted, Redis with it) until
-   * the grace period ends, holding the pod that long.
+   * Redis gone (a namespace deleted or a release uninstalled, Redis with
+   * it) ends the wait at once: with none running there is nothing to wait
+   * for, and the ones running can no longer record their end, so waiting
+   * out the grace period would only hold the pod that long.
    */
   async close(): Promise<void> {
     const closed = Promise.all(this.#workers.map((w) => w.close(this.#active === 0)));
-    if ((await settledWithin(closed, this.#options.shutdownGraceMs)) === 'pending') {
-      this.#options.log.warn(`jobs still active after ${this.#options.shutdownGraceMs} ms; leaving them to the stalled-job check`);
+    const ended = await Promise.race([settledWithin(closed, this.#options.shutdownGraceMs), redisLost(this.#connections)]);
+    if (ended === 'pending' || ended === 'lost') {
+      this.#options.log.warn(
+        ended === 'lost'
+          ? 'Redis is gone; leaving the jobs still active to the stalled-job check'
+          : `jobs still active after ${this.#options.shutdownGraceMs} ms; leaving them to the stalled-job check`,
+      );
       // A second close(true) would return the graceful close under way. What
       // ends it is dropping the connections: the commands its jobs wait on
       // fail at once, as they would if Redis were gone (it may be).
