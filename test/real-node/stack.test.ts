@@ -636,6 +636,11 @@ t.test('what a laptop needs: the walks above at their peak, within the memory RE
 });
 
 t.test("the KEDA guide's cleanup: the release uninstalled, its pods gone, the add-ons left to the cluster", async (t) => {
+  // What `kubectl get pods -w` shows meanwhile: which pods take their time to go.
+  const going = timeline(t, async (seconds) => {
+    const pods = await getJson<{ items: { metadata: { name: string; deletionTimestamp?: string } }[] }>(['pods', '-n', ns]);
+    return `${seconds}s: ${pods.items.map((p) => `${p.metadata.name}${p.metadata.deletionTimestamp ? ' (terminating)' : ''}`).join(', ') || 'none'}`;
+  });
   const cleanup = await walk(env, 'keda', ['--cleanup']);
   cleanedUp = true;
   t.equal(cleanup.status, 0, 'the Cleanup steps ran', { terminal: cleanup.output.slice(-3000) });
@@ -656,4 +661,5 @@ t.test("the KEDA guide's cleanup: the release uninstalled, its pods gone, the ad
     describe,
   );
   t.same(left.items, [], 'no pod left in mail-dev');
+  t.comment(`mail-dev's pods from the Cleanup on:\n${(await going.stop()).join('\n')}`);
 });
