@@ -49,9 +49,18 @@ fi
 build_image "$tag"
 [[ "$load" == true ]] || { log "built mail-worker:$tag"; exit 0; }
 if [[ "$engine" == test-cluster ]]; then
-  log "loading mail-worker:$tag into the test cluster's real node"
-  docker_cli save "mail-worker:$tag" |
-    ctr --address "$MAIL_WORKER_CLUSTER_DIR/containerd/containerd.sock" --namespace k8s.io images import - >/dev/null
+  node_ctr=(ctr --address "$MAIL_WORKER_CLUSTER_DIR/containerd/containerd.sock" --namespace k8s.io)
+  # As `kind load docker-image` does, skip a node that already has this very
+  # image (the same ID, its config's digest): the guides build v1 and v2
+  # again and again from the same sources, and each import takes seconds.
+  manifest="$("${node_ctr[@]}" images ls "name==docker.io/library/mail-worker:$tag" | awk 'NR == 2 { print $3 }')"
+  loaded="$([[ -z "$manifest" ]] || "${node_ctr[@]}" content get "$manifest" | grep -o '"config":{[^}]*}' | grep -o 'sha256:[0-9a-f]*')"
+  if [[ "$loaded" == "$(docker_cli image inspect --format '{{.Id}}' "mail-worker:$tag")" ]]; then
+    log "mail-worker:$tag (${loaded:7:12}) is already on the test cluster's real node"
+  else
+    log "loading mail-worker:$tag into the test cluster's real node"
+    docker_cli save "mail-worker:$tag" | "${node_ctr[@]}" images import - >/dev/null
+  fi
   log "done: use image.repository=mail-worker, image.tag=$tag"
   exit 0
 fi
