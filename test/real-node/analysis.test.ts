@@ -9,7 +9,7 @@ import { healthy, rollout } from '../helpers/rollouts.ts';
 
 // docs/guides/analysis.md, walked as a learner types it (scripts/scenario.sh
 // --yes on the real node): staging judged by the chart's AnalysisTemplate,
-// with the guide's own values (60 s pauses, a measurement every 30 s). The
+// with the guide's own values (45 s pauses, a measurement every 20 s). The
 // test cluster's Prometheus stands in for kube-prometheus-stack at its
 // address and scrapes what the chart's PodMonitors select; the load is
 // staging's own load generator (loadGenerator.*), a pod on the real node
