@@ -54,7 +54,7 @@ if [[ "$engine" == test-cluster ]]; then
   # image (the same ID, its config's digest): the guides build v1 and v2
   # again and again from the same sources, and each import takes seconds.
   manifest="$("${node_ctr[@]}" images ls "name==docker.io/library/mail-worker:$tag" | awk 'NR == 2 { print $3 }')"
-  loaded="$([[ -z "$manifest" ]] || "${node_ctr[@]}" content get "$manifest" | grep -o '"config":{[^}]*}' | grep -o 'sha256:[0-9a-f]*')"
+  loaded="$([[ -z "$manifest" ]] || "${node_ctr[@]}" content get "$manifest" | grep -o '"config":{[^}]*}' | grep -o 'sha256:[0-9a-f]*' || :)"
   if [[ "$loaded" == "$(docker_cli image inspect --format '{{.Id}}' "mail-worker:$tag")" ]]; then
     log "mail-worker:$tag (${loaded:7:12}) is already on the test cluster's real node"
   else
