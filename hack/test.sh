@@ -86,7 +86,11 @@ phase "$started" "installs and builds (Debian packages, Node, npm, Go programs)"
 # --one-file-system keeps rm out of anything still mounted there.
 cluster_dir="$(mktemp -d "${TMPDIR:-/tmp}/mail-worker-cluster.XXXXXX")"
 suite_tmp="$(mktemp -d "${TMPDIR:-/tmp}/mail-worker-suite.XXXXXX")"
-trap 'hack/cluster-local.sh down --dir "$cluster_dir" >/dev/null 2>&1 || true; [[ -z "${MAIL_WORKER_ENGINE_HELD:-}" ]] || hack/docker-engine.sh down --shared >/dev/null 2>&1 || true; rm -rf --one-file-system "$suite_tmp" || true' EXIT
+# After a failure the cluster's logs (API server, controllers, kubelet,
+# containerd, Traefik, KEDA...) stay in .tap/cluster-logs, to read why.
+status=0
+trap '((status == 0)) || { rm -rf .tap/cluster-logs && cp -r "$cluster_dir/logs" .tap/cluster-logs; } 2>/dev/null || true
+  hack/cluster-local.sh down --dir "$cluster_dir" >/dev/null 2>&1 || true; [[ -z "${MAIL_WORKER_ENGINE_HELD:-}" ]] || hack/docker-engine.sh down --shared >/dev/null 2>&1 || true; rm -rf --one-file-system "$suite_tmp" || true' EXIT
 mark=$SECONDS
 # An assignment, not eval "$(...)" alone: a cluster that failed to start
 # must stop the suite here (eval of an empty string succeeds).
@@ -101,7 +105,6 @@ export TMPDIR="$suite_tmp"
 
 mkdir -p .tap
 log "running the $tier tests with Node $(node --version)"
-status=0
 mark=$SECONDS
 if ((${#files[@]} == 0)); then
   if ! { npm run lint && npm run typecheck; }; then

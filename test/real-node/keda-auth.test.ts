@@ -78,6 +78,12 @@ t.test('a backlog scales the workers from 1 to 3 and back, with KEDA authenticat
     'redis.enabled=false,worker.autoscaling.mode=keda,worker.autoscaling.minReplicas=1,worker.autoscaling.maxReplicas=3',
     '--set',
     'worker.autoscaling.keda.listLength=100,worker.autoscaling.behavior.scaleDown.stabilizationWindowSeconds=15',
+    // It runs beside the guides' walks and measures no speed: its web and
+    // workers ask for little CPU, so the 2-core node can still schedule a
+    // walk's pods meanwhile (at the chart's requests, nearly a core, they
+    // once kept the canary walk's worker Pending for 97 s).
+    '--set',
+    'web.resources.requests.cpu=25m,worker.resources.requests.cpu=25m',
   ]);
   const scaledObject = await waitFor(
     'the ScaledObject Ready',
@@ -113,19 +119,22 @@ t.test('a backlog scales the workers from 1 to 3 and back, with KEDA authenticat
     );
     return deployment;
   };
+  // On a timeout: what was sampled, and what KEDA's HPA saw.
+  const describe = async () =>
+    `${timeline.slice(-6).join('\n')}\n${await kubectl(['get', 'hpa,scaledobject', '-n', ns, '-o', 'wide']).catch((e: Error) => e.message)}\n${await describeNamespace(ns)}`;
   await post('/api/runs', 'application/json', JSON.stringify({ count: 1000, relayLatencyMs: 1000 }));
   await waitFor(
     'KEDA to scale the workers to 3',
     async () => ((await sample()).status.readyReplicas === 3 ? true : undefined),
     120_000,
-    () => describeNamespace(ns),
+    describe,
   );
   t.pass(`three workers Ready ${Math.round((Date.now() - started) / 1000)} s after the run was queued`);
   await waitFor(
     'the backlog to drain and KEDA to scale back to 1',
     async () => ((await sample()).spec.replicas === 1 ? true : undefined),
     300_000,
-    () => describeNamespace(ns),
+    describe,
   );
   t.pass(`back to one worker ${Math.round((Date.now() - started) / 1000)} s after the run was queued`);
   t.comment(timeline.filter((_, i) => i % 5 === 0 || i === timeline.length - 1).join('\n'));
