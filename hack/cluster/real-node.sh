@@ -256,7 +256,8 @@ real_node_up() {
 # loopback without DNS) reach the pods. It runs here beside the node, not in
 # a pod, and reaches the pods on the bridge as kube-proxy does. It writes
 # 127.0.0.1 into each Ingress's status, as cluster-up.sh has it do on kind:
-# Argo CD counts an Ingress without an address as still progressing.
+# Argo CD counts an Ingress without an address as still progressing. Its
+# access log (which pod answered, how, how long) is in logs/traefik.log.
 start_traefik() {
   kubectl apply -f - >/dev/null <<'EOF'
 apiVersion: networking.k8s.io/v1
@@ -268,7 +269,7 @@ EOF
     die "port 80 is taken: Traefik, the test cluster's Ingress controller, listens there as on kind (ss -ltnp 'sport = :80' names the program)"
   KUBECONFIG="$dir/kubeconfig" start traefik "$TRAEFIK" --entryPoints.web.address=:80 \
     --entryPoints.traefik.address="127.0.0.1:$(free_port)" --providers.kubernetesIngress=true \
-    --providers.kubernetesIngress.ingressEndpoint.ip=127.0.0.1 --log.level=WARN
+    --providers.kubernetesIngress.ingressEndpoint.ip=127.0.0.1 --log.level=WARN --accessLog=true
   wait_until traefik 60 curl -s -o /dev/null http://127.0.0.1:80/
 }
 
