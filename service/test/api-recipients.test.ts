@@ -1,4 +1,6 @@
 import t from 'tap';
+import { connect, type Socket } from 'node:net';
+import { setTimeout } from 'node:timers/promises';
 import { startApp } from '../../test/helpers/app.ts';
 import { startRedis } from '../../test/helpers/servers.ts';
 import { multipartCsv } from '../../test/helpers/process.ts';
@@ -133,6 +135,43 @@ t.test('recipients API', async (t) => {
     t.equal((await list()).total, before);
   });
 
+  // On one keep-alive connection, as Traefik holds one to a pod: the faults
+  // guide's 30 MB file through the Ingress, answered mid-upload, left the
+  // connection inside its body, and the guide's next call down it was read
+  // as the rest of that body and never answered (a 502 after 72 s).
+  await t.test('an upload over the limit is answered once it has ended, and its connection serves the next call', async (t) => {
+    const limit = service.config.import.maxBytes;
+    const socket = await connection(service.url!);
+    socket.write(
+      `POST /api/recipients/import HTTP/1.1\r\nhost: api.test\r\ncontent-type: text/csv\r\ncontent-length: ${limit * 1.5}\r\n\r\n`,
+    );
+    socket.write('x'.repeat(limit + 1024));
+    // An uploader paused past the limit, as a slow one is.
+    await setTimeout(500);
+    t.equal(socket.received(), '', 'nothing answered while the upload goes on');
+    socket.write('x'.repeat(limit * 0.5 - 1024));
+    const refused = await socket.response();
+    t.equal(refused.status, 413, 'a 413 once it has ended');
+    t.not(refused.headers.connection, 'close', 'the connection stays open');
+    socket.write('GET /api/version HTTP/1.1\r\nhost: api.test\r\n\r\n');
+    t.equal((await socket.response()).status, 200, 'the next call on it is answered');
+    socket.end();
+  });
+
+  await t.test('an upload far over the limit is refused at once, and the connection goes with the 413', async (t) => {
+    const limit = service.config.import.maxBytes;
+    const socket = await connection(service.url!);
+    socket.write(
+      `POST /api/recipients/import HTTP/1.1\r\nhost: api.test\r\ncontent-type: text/csv\r\ncontent-length: ${limit * 100}\r\n\r\n`,
+    );
+    socket.write('x'.repeat(limit * 3));
+    const refused = await socket.response();
+    t.equal(refused.status, 413, 'a 413 past twice the limit, before the upload ends');
+    t.equal(refused.headers.connection, 'close', 'saying the connection closes');
+    await socket.closed;
+    t.pass('and it closed');
+  });
+
   await t.test('cross-site writes are refused', async (t) => {
     const response = await app.inject({
       method: 'POST',
@@ -151,3 +190,50 @@ t.test('recipients API', async (t) => {
     t.equal((await list('?q=csrf')).total, 0);
   });
 });
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+}
+
+/**
+ * An HTTP/1.1 connection written by hand, as a proxy holds one to a pod:
+ * what it has received, and each response in turn as it completes.
+ */
+async function connection(url: string) {
+  const { hostname, port } = new URL(url);
+  const socket: Socket = connect(Number(port), hostname);
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let received = '';
+  let waiting: (() => void) | undefined;
+  socket.setEncoding('utf8').on('data', (text: string) => {
+    received += text;
+    waiting?.();
+  });
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  /** The first complete response in what was received, taken out of it. */
+  const take = (): RawResponse | undefined => {
+    const end = received.indexOf('\r\n\r\n');
+    if (end < 0) return undefined;
+    const [statusLine = '', ...lines] = received.slice(0, end).split('\r\n');
+    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const length = Number(headers['content-length'] ?? 0);
+    if (received.length < end + 4 + length) return undefined;
+    received = received.slice(end + 4 + length);
+    return { status: Number(statusLine.split(' ')[1]), headers };
+  };
+  return {
+    write: (text: string) => socket.write(text),
+    end: () => socket.end(),
+    received: () => received,
+    closed,
+    response: async (): Promise<RawResponse> => {
+      for (;;) {
+        const response = take();
+        if (response) return response;
+        if (socket.destroyed) throw new Error(`the connection closed after: ${JSON.stringify(received.slice(0, 300))}`);
+        await Promise.race([new Promise<void>((resolve) => (waiting = resolve)), closed]);
+      }
+    },
+  };
+}

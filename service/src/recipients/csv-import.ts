@@ -64,8 +64,13 @@ export async function importRecipientsCsv(db: Kysely<Tables>, source: Readable, 
 
 /**
  * Copies the upload to `file`. Over the limit, the rest of the upload is
- * read and discarded rather than the stream destroyed: destroying a request
- * body resets the connection, and the client would never see the 413.
+ * read and dropped before the 413, up to as much again: answered mid-upload,
+ * the connection would be left inside a body, and a keep-alive client or
+ * proxy sending its next request down it (Traefik did) would have that
+ * request read as the rest of this body, unanswered. Past twice the limit
+ * the 413 goes at once and takes the connection with it (app.ts); the rest
+ * is still read and dropped, not the stream destroyed: that would reset the
+ * connection before the client saw the answer.
  */
 async function spool(source: Readable, file: string, maxBytes: number): Promise<void> {
   const out = createWriteStream(file);
@@ -73,12 +78,13 @@ async function spool(source: Readable, file: string, maxBytes: number): Promise<
   try {
     for await (const chunk of source.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       seen += chunk.length;
-      if (seen > maxBytes) {
+      if (seen > 2 * maxBytes) {
         source.resume();
-        throw new ImportError(413, problem('import.too_large', { maxBytes }));
+        break;
       }
-      if (!out.write(chunk)) await once(out, 'drain');
+      if (seen <= maxBytes && !out.write(chunk)) await once(out, 'drain');
     }
+    if (seen > maxBytes) throw new ImportError(413, problem('import.too_large', { maxBytes }));
     // A multipart file over its own limit (busboy's fileSize) ends early
     // without an error, only marked truncated: storing it would import the
     // first part of the file as if it were the whole.

@@ -85,6 +85,10 @@ export function baseApp(logger: FastifyBaseLogger): FastifyInstance {
         .header('retry-after', '5')
         .send(problemBody(problem('service.unavailable')));
     }
+    // A 413 before the body was read to its end: the connection goes with
+    // it, or a keep-alive client's next request down it would be read as
+    // the rest of that body and never answered.
+    if (status === 413 && !request.raw.complete) reply.header('connection', 'close');
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     const message = status >= 500 ? 'internal error: see the server log' : error.message;
     if (error instanceof ProblemError) return reply.status(status).send(problemBody(error.problem));
