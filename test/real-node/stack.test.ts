@@ -571,8 +571,8 @@ t.test("the faults guide, too much at once: a 100,000-mail run and a file over t
 t.test('the faults guide, a pod told to misbehave: unready for a while, out of the Service, never restarted', async (t) => {
   const pods = await webPods();
   const output = await walkSteps(t, env, 'faults', 8);
-  const told = /\{"pod":"([^"]+)","version":"([^"]*)","errorRate":0,"delayMs":0,"unreadySeconds":30\}/.exec(output);
-  t.ok(told, "PUT /api/faults answered with the pod's faults: unready for 30 s");
+  const told = /\{"pod":"([^"]+)","version":"([^"]*)","errorRate":0,"delayMs":0,"unreadySeconds":45\}/.exec(output);
+  t.ok(told, "PUT /api/faults answered with the pod's faults: unready for 45 s");
   t.ok(
     pods.some((p) => p.metadata.name === told?.[1]),
     `naming the web pod that took it (${told?.[1]})`,
