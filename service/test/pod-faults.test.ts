@@ -14,6 +14,9 @@ t.test("a pod's faults, changed at runtime", async (t) => {
   t.teardown(() => redis.stop());
   const service = await startApp(t, 'web', { REDIS_URL: redis.url, POD_NAME: 'faulty-pod', APP_VERSION: 'v3', ...ADMIN });
   const app = service.app!;
+  // As the kubelet before the Service sends it requests: its Redis connection
+  // may still be opening, and /readyz says so until it is.
+  await waitFor('the pod to be ready', async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, 10_000);
   const faults = (method: 'GET' | 'PUT' | 'DELETE', payload?: object, headers: Record<string, string> = auth) =>
     app.inject({ method, url: '/api/faults', headers, ...(payload ? { payload } : {}) });
 
