@@ -579,11 +579,15 @@ t.test('the faults guide, a pod told to misbehave: unready for a while, out of t
   );
   t.equal(output.match(new RegExp(`pod/${told?.[1]} condition met`, 'g'))?.length, 2, 'kubectl saw the pod go unready, and ready again');
   const meanwhile = /through the Ingress meanwhile: (\d+)/.exec(output)?.[1];
+  const after = await webPods();
   // The walks before may leave a second web pod (an HPA's, a killed pod's
-  // replacement): then it answers meanwhile.
-  if (pods.length === 1) t.ok(meanwhile && meanwhile !== '200', `with no other web pod, the Ingress had none to send it to: ${meanwhile}`);
-  else t.equal(meanwhile, '200', `another of the ${pods.length} web pods answered meanwhile`);
-  t.equal(restarts(await webPods()), restarts(pods), 'its liveness probe passed throughout: no restart');
+  // replacement): then it answers meanwhile. The HPA may also add one during
+  // the step (the import before raised the CPU): then either answer is right.
+  if (pods.length > 1) t.equal(meanwhile, '200', `another of the ${pods.length} web pods answered meanwhile`);
+  else if (after.length === 1)
+    t.ok(meanwhile && meanwhile !== '200', `with no other web pod, the Ingress had none to send it to: ${meanwhile}`);
+  else t.match(meanwhile, /^\d{3}$/, `the HPA added web pods during the step (${after.length} now): the Ingress answered ${meanwhile}`);
+  t.equal(restarts(after), restarts(pods), 'its liveness probe passed throughout: no restart');
 });
 
 // Last of the walks, as it takes the Ingress the faults steps above use away.
