@@ -65,7 +65,7 @@ started=$SECONDS
 phases=()
 phase() { phases+=("$(printf '%6ds  %s' $((SECONDS - ${1})) "$2")"); }
 
-packages=(curl:curl redis-server:redis-server initdb:postgresql shellcheck:shellcheck openssl:openssl git:git)
+packages=(curl:curl redis-server:redis-server initdb:postgresql shellcheck:shellcheck openssl:openssl git:git ccache:ccache)
 [[ "$tier" == fast ]] || packages+=(chromium:chromium /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf:fonts-ipafont-gothic
   dockerd:docker.io /usr/bin/docker:docker.io docker-compose:docker-compose debootstrap:debootstrap)
 ensure_packages "${packages[@]}"
