@@ -116,13 +116,11 @@ ensure_prometheus() {
 }
 
 # The programs of the test cluster's real node (cluster-local.sh up --real):
-# kubelet and kube-proxy from the same Kubernetes release as the control
-# plane (a second build that reuses its compiled packages), CoreDNS,
-# Traefik, metrics-server and KEDA.
+# CoreDNS, Traefik, metrics-server and KEDA, and kubelet and kube-proxy from
+# the same Kubernetes release as the control plane (a second build that
+# reuses its compiled packages).
 ensure_real_node_binaries() {
   local k8s="$KUBERNETES_VERSION" bin="$MAIL_WORKER_CACHE/bin"
-  go_wrapper_build kubernetes-node k8s.io/kubernetes "$k8s" "v0.${k8s#v1.}" "$(kubernetes_ldflags)" \
-    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
   go_wrapper_build coredns github.com/coredns/coredns "$COREDNS_VERSION" "$COREDNS_VERSION" \
     "-X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" github.com/coredns/coredns
   # The Ingress controller scripts/cluster-up.sh gives kind, for the guides.
@@ -137,6 +135,10 @@ ensure_real_node_binaries() {
   go_wrapper_build keda github.com/kedacore/keda/v2 "$KEDA_VERSION" "$KEDA_VERSION" \
     "-X github.com/kedacore/keda/v2/version.Version=${KEDA_VERSION#v}" \
     github.com/kedacore/keda/v2/cmd/operator github.com/kedacore/keda/v2/cmd/adapter
+  # Last: hack/test.sh runs these builds beside the control plane's, whose
+  # compiled packages this one reuses once that has ended.
+  go_wrapper_build kubernetes-node k8s.io/kubernetes "$k8s" "v0.${k8s#v1.}" "$(kubernetes_ldflags)" \
+    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
   export KUBELET="$bin/kubernetes-node-$k8s/kubelet"
   export KUBE_PROXY="$bin/kubernetes-node-$k8s/kube-proxy"
   export COREDNS="$bin/coredns-$COREDNS_VERSION/coredns"
