@@ -402,9 +402,8 @@ export class RunStore {
       const now = new Date().toISOString();
       // Deliveries of one run given the same outcome, attempts and error: one UPDATE.
       const groups = new Map<string, OutcomeInput[]>();
-      const groupKey = (i: OutcomeInput) => JSON.stringify([i.runId, i.outcome, i.attempts, i.error ?? null]);
       for (const input of inputs) {
-        const key = groupKey(input);
+        const key = kindOf(input);
         const group = groups.get(key);
         if (group) group.push(input);
         else groups.set(key, [input]);
@@ -435,18 +434,21 @@ export class RunStore {
       for (const [runId, tally] of [...tallies].sort(([a], [b]) => a - b)) await this.#addToTally(trx, runId, tally);
       // True for exactly one call per delivery that got its outcome here: the
       // first of the calls whose values were written.
-      const given = inputs.map((input) => givenBy.get(pairKey(input)) === groupKey(input) && givenBy.delete(pairKey(input)));
+      const given = inputs.map((input) => givenBy.get(pairKey(input)) === kindOf(input) && givenBy.delete(pairKey(input)));
       return { given, runIds: [...tallies.keys()] };
     });
   }
 }
 
-/** Whether every input is of one run and has the same outcome, attempts and error. */
+/** What outcomes written by one statement share: the run, the outcome, the attempts and the error. */
+function kindOf(input: OutcomeInput): string {
+  return JSON.stringify([input.runId, input.outcome, input.attempts, input.error ?? null]);
+}
+
+/** Whether every input is of one kind. */
 function oneKind(inputs: OutcomeInput[]): boolean {
-  const [first] = inputs;
-  return inputs.every(
-    (i) => i.runId === first?.runId && i.outcome === first.outcome && i.attempts === first.attempts && i.error === first.error,
-  );
+  const kind = inputs[0] && kindOf(inputs[0]);
+  return inputs.every((i) => kindOf(i) === kind);
 }
 
 /** Recipient ids per run, each once. */
