@@ -139,13 +139,15 @@ upstream_images() {
 }
 
 import_cluster_images() {
-  local name
+  local name started
   build_cluster_images
   log "importing ${#CLUSTER_IMAGES[@]} images into the real node's containerd"
+  started=$SECONDS
   for name in "${CLUSTER_IMAGES[@]}"; do
     ctr_k8s images import "$IMAGE_CACHE/$name-$(image_key "$name").tar" >/dev/null ||
       die "importing $(real_node_image "$name") into containerd failed"
   done
+  log "imported in $((SECONDS - started)) s"
   # The stand-ins also answer to the chart's default images and KEDA's, so a
   # learner's own commands (scripts/deploy.sh --env dev) and KEDA's manifest
   # run here unchanged, as on kind after docker pulls.
