@@ -31,7 +31,8 @@ usage: hack/test.sh [--fast] [--coverage] [--update-screenshots] [FILE...] [-- T
 
 What it installs when missing: Node 24 under .tools/ and the npm
 dependencies; Debian's redis-server, postgresql, shellcheck, openssl, git,
-curl and, for the whole suite, chromium, fonts-ipafont-gothic, docker.io,
+curl, ccache (npm ci then compiles SQLite once per machine, not once per
+clone) and, for the whole suite, chromium, fonts-ipafont-gothic, docker.io,
 docker-compose and debootstrap; built with Go into ~/.cache/mail-worker:
 Helm 4 and 3, Mailpit, helm-docs and helm-values-schema-json, the test
 cluster (hack/cluster-local.sh) and, for the whole suite, Prometheus, the
