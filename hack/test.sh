@@ -69,11 +69,12 @@ phase() { phases+=("$(printf '%6ds  %s' $((SECONDS - ${1})) "$2")"); }
 packages=(curl:curl redis-server:redis-server initdb:postgresql shellcheck:shellcheck openssl:openssl git:git ccache:ccache)
 [[ "$tier" == fast ]] || packages+=(chromium:chromium /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf:fonts-ipafont-gothic
   dockerd:docker.io /usr/bin/docker:docker.io docker-compose:docker-compose debootstrap:debootstrap)
-ensure_packages "${packages[@]}"
 # On a cold machine the Go builds are half of the wait. The real node's go
 # beside the rest, so one's module downloads and links overlap the other's
-# compiling: 1,948 s for all of them where one after another took 2,005.
+# compiling (1,948 s for all of them where one after another took 2,005),
+# and the Debian packages' downloads overlap them too.
 [[ "$tier" == fast ]] || { ensure_real_node_binaries & real_node_build=$!; }
+ensure_packages "${packages[@]}"
 ensure_node
 ensure_dependencies
 ensure_schemathesis
