@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import t from 'tap';
+import { launchBrowser, pictureWhen } from '../helpers/browser.ts';
 import { cluster, getJson, kubectl, run, secretData } from '../helpers/cluster.ts';
 import { prepareWalk, walk, walkSteps } from '../helpers/guides.ts';
 import { ROOT } from '../helpers/helm.ts';
@@ -75,6 +77,32 @@ async function workerConcurrency(namespace: string): Promise<string | undefined>
   return deployment.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'WORKER_CONCURRENCY')?.value;
 }
 
+/**
+ * "N active, live workers: W" on the dashboard at URL, once half of the
+ * run's 300 mails have gone (so the picture shows them going), others still
+ * wait and the active ones reached 10 (the concurrency the guide pushes;
+ * with the old 20 or a second worker it shows more). Loads the page
+ * once the guide's port-forward answers (a load begun before could abort its
+ * stylesheet and script).
+ */
+async function activeWhileSending(page: Page, url: string): Promise<string | undefined> {
+  if ((await page.locator('#system').count()) === 0) {
+    const answers = await fetch(new URL('/readyz', url)).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (answers) await page.goto(url);
+    return undefined;
+  }
+  const cell = (state: string) => page.locator(`#system tr[data-queue="mail-default"] td[data-state="${state}"]`).innerText();
+  const [waiting, active, workers] = await Promise.all([
+    cell('waiting'),
+    cell('active'),
+    page.locator('#system table.live-workers tbody tr').count(),
+  ]);
+  return Number(waiting) > 0 && Number(waiting) <= 150 && Number(active) >= 10 ? `${active} active, live workers: ${workers}` : undefined;
+}
+
 t.test('docs/guides/argocd.md: sync, a pushed change, the CLI and a rollback', async (t) => {
   const c = cluster();
   const published = await run(`${ROOT}hack/cluster-local.sh`, ['publish', '--dir', c.dir]);
@@ -146,9 +174,26 @@ t.test('docs/guides/argocd.md: sync, a pushed change, the CLI and a rollback', a
     'dev has both generated Secrets',
   );
 
-  // 4-8: the port-forward, the CLI's login, prod's sync, the pushed change,
-  // its diff and sync, the rollback.
-  const output = await walkSteps(t, env, 'argocd', 4, 8, fork);
+  // 4-10: the port-forward, the CLI's login, prod's sync, the pushed change,
+  // its diff and sync, a run on dev's dashboard through a second
+  // port-forward, the rollback. The picture's page opens now and waits for
+  // that port-forward and run.
+  const dashboard = 'http://localhost:8081/';
+  const activeInDev = launchBrowser(t)
+    .then((browser) =>
+      pictureWhen(browser, dashboard, 'argocd-dev-concurrency.png', (page) => activeWhileSending(page, dashboard), {
+        selector: '#system',
+        timeoutMs: 300_000,
+      }),
+    )
+    .catch((error: unknown) => String(error));
+  const output = await walkSteps(t, env, 'argocd', 4, 10, fork);
+  t.match(output, /run #\d+ completed\S*: sent 300, failed 0/, "load.sh's run in dev sent its 300 mails");
+  t.equal(
+    await activeInDev,
+    '10 active, live workers: 1',
+    "dev's live panel: 10 mails at once on its one worker (docs/screenshots/argocd-dev-concurrency.png)",
+  );
   const second = await pushed();
   t.not(second, first, 'the change was pushed');
   t.match(
