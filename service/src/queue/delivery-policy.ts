@@ -34,9 +34,21 @@ export function jobOptions(policy: DeliveryPolicy): JobsOptions {
   };
 }
 
-/** How a worker holds its jobs and takes back those of workers that died. */
-export function workerOptions(policy: DeliveryPolicy): Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'> {
-  return { lockDuration: policy.lockMs, stalledInterval: policy.lockMs, maxStalledCount: MAX_STALLED };
+/**
+ * After a Redis command fails on a lost connection, BullMQ waits this long
+ * before it fetches or finishes a job again (15 s by default, and again after
+ * every failed retry). A worker's connection tries to reconnect every 2 s at
+ * most (redisConnection), so 1 s lets it go on within a few seconds of Redis
+ * coming back: with the default, the faults guide's run stood still for 9 to
+ * 60 s after Redis's pod was deleted, though the new pod was Ready in 5.
+ */
+const RUN_RETRY_DELAY_MS = 1000;
+
+/** How a worker holds its jobs, takes back those of workers that died, and waits out a lost Redis. */
+export function workerOptions(
+  policy: DeliveryPolicy,
+): Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount' | 'runRetryDelay'> {
+  return { lockDuration: policy.lockMs, stalledInterval: policy.lockMs, maxStalledCount: MAX_STALLED, runRetryDelay: RUN_RETRY_DELAY_MS };
 }
 
 /**
