@@ -50,10 +50,17 @@ function statFields(pid: number): string[] | undefined {
   }
 }
 
-/** User and system CPU seconds a process has used (Linux counts in ticks of 1/100 s). */
+/**
+ * User and system CPU seconds a process has used, with those of its children
+ * that have ended (Linux counts in ticks of 1/100 s). Without the children,
+ * PostgreSQL's autovacuum workers and backends that end between two readings
+ * take their CPU with them: its CPU per mail came out too low, and once below
+ * zero.
+ */
 export function cpuSeconds(pid: number): number {
   const fields = statFields(pid);
-  return fields ? (Number(fields[11]) + Number(fields[12])) / 100 : 0;
+  // utime, stime, cutime, cstime: fields 14 to 17 of /proc/PID/stat.
+  return fields ? fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / 100 : 0;
 }
 
 /** The process and everything it started (PostgreSQL's backends, for one). */
