@@ -1,9 +1,14 @@
 import t from 'tap';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { openDatabase } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrations.ts';
+import type { Tables } from '../src/db/schema.ts';
 import { RecipientStore } from '../src/recipients/store.ts';
 import { RunError, RunStore } from '../src/runs/store.ts';
 import { onBothDatabases } from '../../test/helpers/databases.ts';
 import { waitFor } from '../../test/helpers/ports.ts';
+import { createDatabase, startPostgres } from '../../test/helpers/servers.ts';
 
 t.test('data layer on SQLite and PostgreSQL', (t) =>
   onBothDatabases(t, async (t, database) => {
@@ -314,6 +319,42 @@ t.test('a run still sending when migrated keeps its counts and finishes', (t) =>
     { migrated: false },
   ),
 );
+
+t.test('PostgreSQL: a batch looks its deliveries up by key while the statistics predate its run', async (t) => {
+  const server = await startPostgres();
+  t.teardown(() => server.stop());
+  const url = await createDatabase(server, 'stale_statistics');
+  const migrating = openDatabase(url);
+  await migrate(migrating);
+  await migrating.close();
+  // One connection, so the store's statements and the readings of what they cost share one session.
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
+  t.teardown(() => db.destroy());
+  await sql`insert into recipients (name, email, email_key, created_at)
+    select 'R' || i, 'r' || i || '@data.test', 'r' || i || '@data.test', '' from generate_series(1, 2000) i`.execute(db);
+  const runs = new RunStore(db);
+  const options = { count: 2000, failureRate: 0, relayLatencyMs: 0, queue: 'mail-default' };
+  await runs.create(options);
+  // As autovacuum would, after the first run: the statistics know that run, not the next one.
+  await sql`analyze deliveries`.execute(db);
+  const run = await runs.create(options);
+  const batch = await db.selectFrom('deliveries').select('recipient_id').where('run_id', '=', run.id).limit(3).execute();
+
+  /** Pages of deliveries' heap this session has read so far, from the statistics it has flushed. */
+  const heapPagesRead = async () => {
+    await sql`select pg_stat_force_next_flush()`.execute(db);
+    const { rows } = await sql<{ pages: string }>`
+      select heap_blks_hit + heap_blks_read as pages from pg_statio_user_tables where relname = 'deliveries'`.execute(db);
+    return Number(rows[0]?.pages);
+  };
+  const before = await heapPagesRead();
+  const keys = batch.map((d) => ({ runId: run.id, recipientId: d.recipient_id }));
+  t.same(await Promise.all(keys.map((k) => runs.outcomeOf(k.runId, k.recipientId))), [null, null, null]);
+  t.same(await Promise.all(keys.map((k) => runs.recordOutcome({ ...k, outcome: 'sent', attempts: 1 }))), [true, true, true]);
+  const read = (await heapPagesRead()) - before;
+  // By key, a few pages per delivery (21 here); filtering the run's deliveries instead reads a page per delivery of the run, twice (3,789).
+  t.ok(read < 100, `reading and writing three outcomes read ${read} pages of deliveries (the run has 2,000)`);
+});
 
 t.test('SQLite: creating runs while another process writes never fails with a busy snapshot', async (t) => {
   const { mkdtempSync } = await import('node:fs');
