@@ -64,11 +64,12 @@ const chart = parse(readFileSync(join(ROOT, 'charts/mail-worker/values.yaml'), '
 /**
  * CPU seconds used so far by this benchmark's descendants: the processes
  * named in `roles` (web, workers) by role, the others by command name
- * (postgres with its backends, redis-server, mailpit).
+ * (postgres with its backends, redis-server, mailpit); none of `skip`.
  */
-function cpuByPart(roles: Map<number, string>): Map<string, number> {
+function cpuByPart(roles: Map<number, string>, skip: number[] = []): Map<string, number> {
   const byPart = new Map<string, number>();
   for (const pid of processTree(process.pid).slice(1)) {
+    if (skip.includes(pid)) continue;
     let part = roles.get(pid);
     try {
       part ??= readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -90,19 +91,22 @@ async function coresAtRest(roles: Map<number, string>): Promise<Record<string, n
 }
 
 /**
- * Samples what PostgreSQL's client backends are doing, every 50 ms (more
- * often would add PostgreSQL CPU of its own to the figures): of the
+ * Samples what PostgreSQL's client backends are doing, every 50 ms: of the
  * samples where a backend is running a statement, the share spent waiting,
  * by kind of wait (Lock: a row or table lock another transaction holds; IO:
- * mostly the commit's WAL flush; LWLock: shared memory).
+ * mostly the commit's WAL flush; LWLock: shared memory). Its own backend's
+ * pid comes first, for the CPU figures to leave out.
  */
 function sampleWaits(url: string, database: string) {
   const client = new pg.Client({ connectionString: url });
   const counts = new Map<string, number>();
   let active = 0;
   let running = true;
+  const backend = client
+    .connect()
+    .then(async () => (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid ?? 0);
   const done = (async () => {
-    await client.connect();
+    await backend;
     while (running) {
       const { rows } = await client.query<{ wait: string | null }>(
         `select wait_event_type as wait from pg_stat_activity
@@ -117,10 +121,13 @@ function sampleWaits(url: string, database: string) {
     }
     await client.end();
   })();
-  return async (): Promise<{ activeSamples: number; waitShare: Record<string, number> }> => {
-    running = false;
-    await done;
-    return { activeSamples: active, waitShare: Object.fromEntries([...counts].map(([kind, n]) => [kind, n / Math.max(1, active)])) };
+  return {
+    backend,
+    async stop(): Promise<{ activeSamples: number; waitShare: Record<string, number> }> {
+      running = false;
+      await done;
+      return { activeSamples: active, waitShare: Object.fromEntries([...counts].map(([kind, n]) => [kind, n / Math.max(1, active)])) };
+    },
   };
 }
 
@@ -249,12 +256,14 @@ async function measure(
   const started = performance.now();
   const { id } = await post(`${web.url}/api/runs`, { count: options.mails, failureRate: 0 });
   const created = performance.now();
-  const { firstOutcomeAt } = await finished(web.url, id);
-  const seconds = (performance.now() - started) / 1000;
+  const { firstOutcomeAt, finishedAt } = await finished(web.url, id);
+  const seconds = (finishedAt - started) / 1000;
 
-  const waited = await waits();
   const machineAfter = machineCpu();
-  const cpuAfter = cpuByPart(roles);
+  const readSeconds = (performance.now() - started) / 1000;
+  // Read while the sampler's backend is alive: once it ends, its CPU joins PostgreSQL's count of ended children.
+  const cpuAfter = cpuByPart(roles, [await waits.backend]);
+  const waited = await waits.stop();
   const commandsAfter = await redisCommands(options.redis);
   const delivered = (await options.delivered()) - deliveredBefore;
   if (delivered !== options.mails) throw new Error(`the SMTP server received ${delivered} mails, not ${options.mails}`);
@@ -285,7 +294,11 @@ async function measure(
     stackCpuMsPerMail: Object.values(cpuMsPerMail).reduce((a, b) => a + b, 0),
     addedLatencyMs: ((options.concurrency * options.count) / mailsPerSecond) * 1000 - options.relayDelayMs,
     workerPeakRssMB,
-    machineBusy: (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
+    // The readings also span the poll's wait after the finish, at rest: the share busy over the run alone.
+    machineBusy: Math.min(
+      1,
+      ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * (readSeconds / seconds),
+    ),
     postgres,
     redis: {
       commandsPerMail: (commandsAfter.calls - commandsBefore.calls) / options.mails,
