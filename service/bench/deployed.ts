@@ -155,6 +155,21 @@ async function transactions(url: string, database: string): Promise<number> {
   }
 }
 
+/** PostgreSQL's and Redis's versions: this machine's packages, not the chart's images. */
+async function serverVersions(url: string, redis: Redis): Promise<{ postgresql: string; redis: string }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ server_version: string }>('show server_version');
+    return {
+      postgresql: rows[0]?.server_version.split(' ')[0] ?? 'unknown',
+      redis: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown',
+    };
+  } finally {
+    await client.end();
+  }
+}
+
 /** The rate an SMTP client reaches against the catcher alone, as many connections as four workers open. */
 async function smtpCeiling(port: number, mails: number, connections: number): Promise<number> {
   const transport = nodemailer.createTransport({ pool: true, maxConnections: connections, maxMessages: Infinity, host: '127.0.0.1', port });
@@ -411,6 +426,7 @@ async function main() {
     node: process.version,
     cores: availableParallelism(),
     cpu: cpuModel(),
+    ...(await serverVersions(databaseUrl, stats)),
     runs: RUNS,
     concurrency,
     ceilingConnections: connections,
@@ -491,7 +507,9 @@ async function main() {
     for (const row of rows) console.log(`| ${row.join(' | ')} |`);
     console.log('');
   };
-  console.log(`\nmedian (lowest–highest) of ${RUNS} run(s); ${results.cpu}, ${results.cores} cores, Node ${process.version}\n`);
+  console.log(
+    `\nmedian (lowest–highest) of ${RUNS} run(s); ${results.cpu}, ${results.cores} cores, Node ${process.version}, PostgreSQL ${results.postgresql}, Redis ${results.redis}\n`,
+  );
   table(
     ['this machine', 'figure'],
     [
