@@ -4,7 +4,7 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: hack/bench.sh [--topology local|deployed] [--runs N] [--profile]
+usage: hack/bench.sh [--topology local|deployed] [--runs N] [--profile] [--against REV]
        (or: npm run bench -- --topology deployed)
 
 Builds service/dist and runs a benchmark against it, web and worker with the
@@ -31,6 +31,11 @@ NODE_OPTIONS the chart gives them. Prints progress, then a table.
                        the median and the range.
   --profile            (deployed) each worker writes a V8 CPU profile under
                        bench/results/profiles/, summarized by package at the end.
+  --against REV        (deployed) also builds git revision REV's service (with
+                       this checkout's node_modules) and measures it beside
+                       this one: every step once with each, in turns, so
+                       before and after share the machine's moment; a table of
+                       both and their ratios at the end. Twice as long.
 See docs/performance.md.
 USAGE
 }
@@ -38,12 +43,14 @@ USAGE
 topology=local
 profile=false
 runs=3
+against=
 while (($# > 0)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
     --topology) topology="${2:?--topology needs local or deployed}"; shift 2 ;;
     --profile) profile=true; shift ;;
     --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
+    --against) against="${2:?--against needs a git revision}"; shift 2 ;;
     *) usage >&2; exit 2 ;;
   esac
 done
@@ -61,6 +68,17 @@ ensure_dependencies
 [[ "$topology" == deployed ]] && ensure_mailpit
 log "building the production artifact (service/dist), which the benchmark runs"
 npm run --silent build
+if [[ -n "$against" ]]; then
+  [[ "$topology" == deployed ]] || { echo "--against measures the deployed topology: add --topology deployed" >&2; exit 2; }
+  revision="$(git rev-parse --short "$against^{commit}")"
+  against_dir="$(mktemp -d)"
+  trap 'git worktree remove --force "$against_dir"' EXIT
+  log "building $against ($revision) beside it, in a worktree"
+  git worktree add --quiet --detach "$against_dir" "$revision"
+  ln -s "$MAIL_WORKER_ROOT/node_modules" "$against_dir/node_modules"
+  (cd "$against_dir" && npm run --silent build)
+  export BENCH_AGAINST_MAIN="$against_dir/service/dist/main.js" BENCH_AGAINST_REVISION="$revision"
+fi
 if [[ "$topology" == local ]]; then
   node service/bench/run.ts
 elif $profile; then

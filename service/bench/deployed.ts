@@ -42,6 +42,14 @@ import { scalingPlot } from './plot.ts';
 const RESULTS = join(ROOT, 'bench/results/deployed.json');
 /** Set by `hack/bench.sh --topology deployed --profile`: each worker writes a CPU profile there. */
 const PROFILES = process.env.BENCH_PROFILE_DIR;
+/**
+ * Set by `hack/bench.sh --topology deployed --against REV`: that revision's
+ * build, measured beside this one in every run (each step once with each,
+ * in turns), so a change's before and after share the machine's moment.
+ */
+const AGAINST = process.env.BENCH_AGAINST_MAIN
+  ? { revision: process.env.BENCH_AGAINST_REVISION ?? '', main: process.env.BENCH_AGAINST_MAIN }
+  : undefined;
 const PLOT = join(ROOT, 'bench/results/deployed.svg');
 const WORKER_COUNTS = [1, 2, 4];
 const MAILS = 10_000;
@@ -82,11 +90,11 @@ function cpuByPart(roles: Map<number, string>, skip: number[] = []): Map<string,
 }
 
 /** What each part uses with nothing to do: its timers, heartbeats and polls, over a few seconds. */
-async function coresAtRest(roles: Map<number, string>): Promise<Record<string, number>> {
+async function coresAtRest(roles: Map<number, string>, skip: number[]): Promise<Record<string, number>> {
   const seconds = 3;
-  const before = cpuByPart(roles);
+  const before = cpuByPart(roles, skip);
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  const after = cpuByPart(roles);
+  const after = cpuByPart(roles, skip);
   return Object.fromEntries([...after].map(([part, used]) => [part, (used - (before.get(part) ?? 0)) / seconds]));
 }
 
@@ -227,19 +235,21 @@ interface Measured {
 
 /** One run of `mails` through `count` worker processes, with what each part of the system spent on it. */
 async function measure(
-  web: ServiceProcess,
-  env: Record<string, string>,
+  build: Build,
+  smtp: { SMTP_PORT: string },
   options: {
     label: string;
     count: number;
     mails: number;
     concurrency: number;
     relayDelayMs: number;
-    databaseUrl: string;
     redis: Redis;
     delivered: () => Promise<number>;
+    /** Processes of the other build, at rest meanwhile: not part of this one's figures. */
+    elsewhere: number[];
   },
 ): Promise<Measured> {
+  const { web } = build;
   const workers: ServiceProcess[] = [];
   for (let i = 0; i < options.count; i++) {
     workers.push(
@@ -247,37 +257,38 @@ async function measure(
         t,
         'worker',
         {
-          ...env,
+          ...build.env,
+          ...smtp,
           WORKER_CONCURRENCY: String(options.concurrency),
           NODE_OPTIONS: `${chartNodeOptions('worker')}${PROFILES ? ` --cpu-prof --cpu-prof-dir=${PROFILES}/${options.label}-${options.count}` : ''}`,
         },
-        MAIN,
+        build.main,
       ),
     );
   }
   const roles = new Map([[web.child.pid as number, 'web'], ...workers.map((w) => [w.child.pid as number, 'workers'] as const)]);
-  const restingCores = await coresAtRest(roles);
+  const restingCores = await coresAtRest(roles, options.elsewhere);
   const deliveredBefore = await options.delivered();
-  const cpuBefore = cpuByPart(roles);
+  const cpuBefore = cpuByPart(roles, options.elsewhere);
   const machineBefore = machineCpu();
-  const database = new URL(options.databaseUrl).pathname.slice(1);
-  const transactionsBefore = await transactions(options.databaseUrl, database);
+  const database = new URL(build.databaseUrl).pathname.slice(1);
+  const transactionsBefore = await transactions(build.databaseUrl, database);
   const commandsBefore = await redisCommands(options.redis);
   // The sampler connects to another database, so its own queries are not counted.
-  const server = new URL(options.databaseUrl);
+  const server = new URL(build.databaseUrl);
   server.pathname = '/postgres';
   const waits = sampleWaits(server.toString(), database);
 
   const started = performance.now();
   const { id } = await post(`${web.url}/api/runs`, { count: options.mails, failureRate: 0 });
   const created = performance.now();
-  const { firstOutcomeAt, finishedAt } = await finished(web.url, id);
+  const { firstOutcomeAt, finishedAt } = await finished(web.url, id, AGAINST ? `${build.name}, run ${id}` : undefined);
   const seconds = (finishedAt - started) / 1000;
 
   const machineAfter = machineCpu();
   const readSeconds = (performance.now() - started) / 1000;
   // Read while the sampler's backend is alive: once it ends, its CPU joins PostgreSQL's count of ended children.
-  const cpuAfter = cpuByPart(roles, [await waits.backend]);
+  const cpuAfter = cpuByPart(roles, [...options.elsewhere, await waits.backend]);
   const waited = await waits.stop();
   const commandsAfter = await redisCommands(options.redis);
   const delivered = (await options.delivered()) - deliveredBefore;
@@ -288,7 +299,7 @@ async function measure(
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const postgres = {
     ...waited,
-    transactionsPerMail: ((await transactions(options.databaseUrl, database)) - transactionsBefore) / options.mails,
+    transactionsPerMail: ((await transactions(build.databaseUrl, database)) - transactionsBefore) / options.mails,
   };
 
   const cpuMsPerMail: Record<string, number> = {};
@@ -334,43 +345,88 @@ interface Repetition {
 
 const PARTS = ['workers', 'web', 'postgres', 'redis-server', 'mailpit'];
 
+/** One revision's service: its build, its own database and its web process. */
+interface Build {
+  name: string;
+  main: string;
+  databaseUrl: string;
+  /** What its processes are given: Redis, the database, the flags, Mailpit (a step may give another SMTP port). */
+  env: Record<string, string>;
+  web: ServiceProcess;
+}
+
 async function main() {
   step('starting PostgreSQL (default durability), Redis (append-only), Mailpit (the chart settings), the slow relay and the web');
   const postgres = await startPostgres({ durable: true });
   t.teardown(() => postgres.stop());
-  const databaseUrl = await createDatabase(postgres, 'bench');
   const redis = await startRedis({ appendonly: true, appendfsync: 'everysec' }); // as the chart runs it
   t.teardown(() => redis.stop());
   const mailpit = await startMailpit(t, { maxMessages: chart.mailcatcher.maxMessages });
   const relay = await startSmtpSink({ dataDelayMs: SLOW.delayMs });
   t.teardown(() => relay.stop());
-  const env = {
-    REDIS_URL: redis.url,
-    DATABASE_URL: databaseUrl,
+  const shared = {
     SMTP_HOST: '127.0.0.1',
     SMTP_PORT: String(mailpit.smtpPort),
     FLAGS_FILE: join(dirname(RESULTS), 'flags.json'),
     LOG_LEVEL: 'warn',
   };
-  const migrated = await runToEnd(process.execPath, [MAIN, 'migrate'], { env: { ...process.env, ...env } });
-  if (migrated.status !== 0) throw new Error(`migrate: ${migrated.stderr}`);
-  const web = await spawnService(t, 'web', { ...env, NODE_OPTIONS: chartNodeOptions('web') }, MAIN);
   const csv = ['name,email', ...Array.from({ length: MAILS }, (_, i) => `Bench ${i},bench${i}@bench.test`)].join('\n');
-  const imported = await fetch(`${web.url}/api/recipients/import`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
-  if (!imported.ok) throw new Error(`import: ${imported.status} ${await imported.text()}`);
+  /**
+   * A build's database, migrated by the build itself, its Redis database (the
+   * builds' runs have the same ids, and so would their jobs), and its web
+   * process with the recipients imported.
+   */
+  const startBuild = async (name: string, main: string, database: string, redisDatabase: number): Promise<Build> => {
+    const databaseUrl = await createDatabase(postgres, database);
+    const redisUrl = new URL(redis.url);
+    redisUrl.pathname = `/${redisDatabase}`;
+    const env = { ...shared, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl.toString() };
+    const migrated = await runToEnd(process.execPath, [main, 'migrate'], { env: { ...process.env, ...env } });
+    if (migrated.status !== 0) throw new Error(`migrate (${name}): ${migrated.stderr}`);
+    const web = await spawnService(t, 'web', { ...env, NODE_OPTIONS: chartNodeOptions('web') }, main);
+    const imported = await fetch(`${web.url}/api/recipients/import`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: csv,
+    });
+    if (!imported.ok) throw new Error(`import (${name}): ${imported.status} ${await imported.text()}`);
+    return { name, main, databaseUrl, env, web };
+  };
+  const builds = [
+    await startBuild('this', MAIN, 'bench', 0),
+    ...(AGAINST ? [await startBuild(AGAINST.revision, AGAINST.main, 'bench_against', 1)] : []),
+  ];
 
   const concurrency = chart.worker.concurrency;
   const connections = concurrency * Math.max(...WORKER_COUNTS);
-  const toRelay = { ...env, SMTP_PORT: String(relay.port) };
+  const toMailpit = { SMTP_PORT: String(mailpit.smtpPort) };
+  const toRelay = { SMTP_PORT: String(relay.port) };
   const stats = redis.client();
   const relayed = {
     concurrency: SLOW.concurrency,
     relayDelayMs: SLOW.delayMs,
-    databaseUrl,
     redis: stats,
     delivered: async () => relay.mails.length,
   };
+  /**
+   * One step, with each build in turn (which goes first alternates from one
+   * run to the next): this build's figures, and the other's if there is one.
+   */
+  const eachBuild = async (r: number, step: (build: Build, elsewhere: number[]) => Promise<Measured>): Promise<Measured[]> => {
+    const measured = new Map<Build, Measured>();
+    for (const b of r % 2 ? builds : [...builds].reverse()) {
+      measured.set(
+        b,
+        await step(
+          b,
+          builds.filter((other) => other !== b).map((other) => other.web.child.pid as number),
+        ),
+      );
+    }
+    return builds.map((b) => measured.get(b) as Measured);
+  };
   const repetitions: Repetition[] = [];
+  const againstRepetitions: Repetition[] = [];
   for (let r = 1; r <= RUNS; r++) {
     const of = `run ${r}/${RUNS}:`;
     step(
@@ -382,36 +438,52 @@ async function main() {
     if ((await mailpit.accepted()) - before !== MAILS) throw new Error('Mailpit did not accept every mail of the ceiling run');
     process.stderr.write(`  ${speed.toFixed(0)}k JSON round trips/s on one core; Mailpit ${ceiling.toFixed(0)} mails/s\n`);
 
-    const catcher: Measured[] = [];
+    // Per worker count, each build's figures (this one's first).
+    const catcher: Measured[][] = [];
+    const slowRelay: Measured[][] = [];
+    const learner: Measured[][] = [];
     for (const count of WORKER_COUNTS) {
       step(`${of} ${MAILS.toLocaleString('en')} mails to Mailpit, ${count} worker(s) at concurrency ${concurrency}`);
       catcher.push(
-        await measure(web, env, {
-          label: 'mailpit',
-          count,
-          mails: MAILS,
-          concurrency,
-          relayDelayMs: 0,
-          databaseUrl,
-          redis: stats,
-          delivered: mailpit.accepted,
-        }),
+        await eachBuild(r, (b, elsewhere) =>
+          measure(b, toMailpit, {
+            label: 'mailpit',
+            count,
+            mails: MAILS,
+            concurrency,
+            relayDelayMs: 0,
+            redis: stats,
+            delivered: mailpit.accepted,
+            elsewhere,
+          }),
+        ),
       );
     }
-    const slowRelay: Measured[] = [];
     for (const count of WORKER_COUNTS) {
       const mails = SLOW.mailsPerWorker * count;
       step(
         `${of} ${mails.toLocaleString('en')} mails to a relay answering after ${SLOW.delayMs} ms, ${count} worker(s) at concurrency ${SLOW.concurrency}`,
       );
-      slowRelay.push(await measure(web, toRelay, { label: 'slow-relay', count, mails, ...relayed }));
+      slowRelay.push(
+        await eachBuild(r, (b, elsewhere) => measure(b, toRelay, { label: 'slow-relay', count, mails, ...relayed, elsewhere })),
+      );
     }
-    const learner: Measured[] = [];
     for (const count of WORKER_COUNTS) {
       step(`${of} the learner's run: ${LEARNER_MAILS.toLocaleString('en')} mails to the same relay, ${count} worker(s)`);
-      learner.push(await measure(web, toRelay, { label: 'learner', count, mails: LEARNER_MAILS, ...relayed }));
+      learner.push(
+        await eachBuild(r, (b, elsewhere) => measure(b, toRelay, { label: 'learner', count, mails: LEARNER_MAILS, ...relayed, elsewhere })),
+      );
     }
-    repetitions.push({ oneCoreSpeed: speed, mailpitCeilingPerSecond: ceiling, catcher, slowRelay, learner });
+    /** The figures of build `b` (0: this one), in a repetition of their own. */
+    const ofBuild = (b: number): Repetition => ({
+      oneCoreSpeed: speed,
+      mailpitCeilingPerSecond: ceiling,
+      catcher: catcher.map((m) => m[b] as Measured),
+      slowRelay: slowRelay.map((m) => m[b] as Measured),
+      learner: learner.map((m) => m[b] as Measured),
+    });
+    repetitions.push(ofBuild(0));
+    if (AGAINST) againstRepetitions.push(ofBuild(1));
   }
 
   const idealPerWorker = (SLOW.concurrency * 1000) / SLOW.delayMs;
@@ -426,7 +498,7 @@ async function main() {
     node: process.version,
     cores: availableParallelism(),
     cpu: cpuModel(),
-    ...(await serverVersions(databaseUrl, stats)),
+    ...(await serverVersions((builds[0] as Build).databaseUrl, stats)),
     runs: RUNS,
     concurrency,
     ceilingConnections: connections,
@@ -434,6 +506,7 @@ async function main() {
     learnerMails: LEARNER_MAILS,
     speedupGoals: SPEEDUP_GOALS,
     repetitions,
+    ...(AGAINST ? { against: { revision: AGAINST.revision, repetitions: againstRepetitions } } : {}),
   };
   mkdirSync(dirname(RESULTS), { recursive: true });
   writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
@@ -660,6 +733,36 @@ async function main() {
       ),
     ]),
   );
+  if (AGAINST) {
+    console.log(
+      `this build against ${AGAINST.revision}, measured side by side in each run: medians, this / ${AGAINST.revision}, and the median of the runs' ratios`,
+    );
+    const compared = (pick: (r: Repetition) => Measured[], i: number, value: (m: Measured) => number) => {
+      const ours = across(pick, i, value);
+      const theirs = againstRepetitions.map((r) => value(pick(r)[i] as Measured));
+      // A part that did nothing in either build (Mailpit during the slow relay's runs) has no ratio.
+      const ratios = ours.flatMap((v, k) => ((theirs[k] as number) > 0 ? [v / (theirs[k] as number)] : []));
+      const ratio = ratios.length > 0 ? ` (×${spread(ratios).median.toFixed(2)})` : '';
+      return `${spread(ours).median.toFixed(2)} / ${spread(theirs).median.toFixed(2)}${ratio}`;
+    };
+    const kinds: [string, (r: Repetition) => Measured[]][] = [
+      ['to Mailpit', catcherRuns],
+      ['slow relay', slowRuns],
+      ["learner's run", learnerRuns],
+    ];
+    table(
+      ['run', 'workers', 'mails per second', 'CPU ms per mail, all parts', ...PARTS],
+      kinds.flatMap(([name, pick]) =>
+        WORKER_COUNTS.map((n, i) => [
+          name,
+          String(n),
+          compared(pick, i, (m) => m.mailsPerSecond),
+          compared(pick, i, (m) => m.stackCpuMsPerMail),
+          ...PARTS.map((part) => compared(pick, i, (m) => m.cpuMsPerMail[part] ?? 0)),
+        ]),
+      ),
+    );
+  }
   console.log(`figures written to ${RESULTS.replace(ROOT, '')}, the plot to ${PLOT.replace(ROOT, '')}`);
 }
 

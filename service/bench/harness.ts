@@ -128,7 +128,7 @@ export async function post(url: string, body: unknown) {
  * Answers when (on performance.now()'s clock) it first saw an outcome, and
  * when the service recorded the run's finish.
  */
-export async function finished(base: string, id: number): Promise<{ firstOutcomeAt: number; finishedAt: number }> {
+export async function finished(base: string, id: number, label = `run ${id}`): Promise<{ firstOutcomeAt: number; finishedAt: number }> {
   let lastLine = 0;
   let firstOutcomeAt: number | undefined;
   for (;;) {
@@ -139,7 +139,7 @@ export async function finished(base: string, id: number): Promise<{ firstOutcome
       total: number;
     };
     firstOutcomeAt ??= run.sent + run.failed > 0 ? performance.now() : undefined;
-    const progress = `  run ${id}: ${run.sent + run.failed}/${run.total}`;
+    const progress = `  ${label}: ${run.sent + run.failed}/${run.total}`;
     if (process.stderr.isTTY) process.stderr.write(`\r${progress} `);
     else if (run.finishedAt || performance.now() - lastLine >= 2000) {
       process.stderr.write(`${progress}\n`);
