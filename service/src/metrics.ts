@@ -15,7 +15,11 @@ export interface Metrics {
 /** `version` is APP_VERSION: the info series the dashboard's by-version panels join on. */
 export function createMetrics(version: string): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // The event loop's delay is sampled by a timer; prom-client's default of
+  // every 10 ms woke each idle process 100 times a second, 0.8% of a core
+  // on a 2-core machine, most of what a web or worker pod used at rest
+  // (docs/performance.md). Ten samples a second still catch a stalled loop.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
   // One series per pod whose label says its version (the "info metric"
   // pattern): a query joins on it by pod instead of every series carrying
   // the version.

@@ -221,6 +221,7 @@ t.test('HTML pages', async (t) => {
     });
     t.equal(await healthzCount(), healthzBefore + 1, 'http_requests_total counts the /healthz request');
     t.match(await metrics(), /http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/healthz",status_code="200"\}/);
+    t.match(await metrics(), /\nnodejs_eventloop_lag_p99_seconds \d/, "the event loop's delay is still sampled, if more seldom");
     // A web process runs no worker: every job enqueued here is still waiting.
     await addRecipient('metrics@pages.test');
     t.equal((await app.inject({ method: 'POST', url: '/api/runs', payload: { count: 1 } })).statusCode, 202);
