@@ -136,8 +136,9 @@ t.test('data layer on SQLite and PostgreSQL', (t) =>
     });
 
     await t.test('runs: a batch of one kind (the usual one), each delivery reported three times, counts once each', async (t) => {
-      // All sent at the first attempt: on PostgreSQL one statement writes the
-      // outcomes and the tally (RunStore's fast path), here with duplicates in it.
+      // All sent at the first attempt: on PostgreSQL one call writes the
+      // outcomes and the tally, commits and finishes the run (RunStore's fast
+      // path, the procedure of migration 008), here with duplicates in it.
       const run = await runs.create({ count: 20, failureRate: 0, relayLatencyMs: 0, queue: 'mail-default' });
       const deliveries = await runs.deliveriesAfter(run.id, 0, 100);
       const writes = deliveries.flatMap((d) =>
@@ -267,6 +268,7 @@ t.test('a database with recipients gets their count when migrated', (t) =>
         '005_retried_attempts',
         '006_relay_latency',
         '007_tally_pods',
+        '008_record_outcomes_procedure',
       ]);
       t.equal(await new RecipientStore(database.db).count(), 4);
     },
@@ -304,7 +306,13 @@ t.test('a run still sending when migrated keeps its counts and finishes', (t) =>
         )
         .execute();
 
-      t.same(await migrate(database), ['004_run_tallies_per_writer', '005_retried_attempts', '006_relay_latency', '007_tally_pods']);
+      t.same(await migrate(database), [
+        '004_run_tallies_per_writer',
+        '005_retried_attempts',
+        '006_relay_latency',
+        '007_tally_pods',
+        '008_record_outcomes_procedure',
+      ]);
       const runs = new RunStore(db);
       t.match(await runs.get(id), { sent: 1, failed: 1, status: 'sending', finishedAt: null }, 'the counts carry over');
       t.equal((await runs.get(id))?.relayLatencyMs, 0, 'a run from before relay latencies waits on no relay');

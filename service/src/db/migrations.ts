@@ -167,6 +167,48 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '008_record_outcomes_procedure': {
+      // On PostgreSQL, recording a batch of outcomes of one kind, committing
+      // it and checking whether its run is complete, in one round trip: a
+      // procedure may COMMIT, and the check after it sees every outcome
+      // committed before, as RunStore.finishIfComplete's own statement does
+      // (see it for why the check must follow the commit). A slow relay's
+      // worker records almost every mail alone, and each round trip was a
+      // share of its CPU per mail (docs/performance.md). The run's id reaches
+      // the lookups behind a subquery, as in RunStore (runIdAtRunTime).
+      async up(db: Kysely<unknown>) {
+        if (dialect !== 'postgres') return;
+        await sql`create procedure record_outcomes(
+            p_run_id integer, p_recipient_ids integer[], p_outcome text, p_attempts integer, p_error text,
+            p_at text, p_writer integer, p_pod text, p_version text, inout given integer[])
+          language plpgsql as $$
+          begin
+            with written as (
+              update deliveries set outcome = p_outcome, attempts = p_attempts, error = p_error, finished_at = p_at
+              where run_id = (select p_run_id) and recipient_id = any (p_recipient_ids) and outcome is null
+              returning recipient_id
+            ), tallied as (
+              insert into run_tallies (run_id, writer, pod, version, sent, failed)
+              select p_run_id, p_writer, p_pod, p_version,
+                count(*) filter (where p_outcome = 'sent'), count(*) filter (where p_outcome = 'failed')
+              from written having count(*) > 0
+              on conflict (run_id, writer) do update
+                set sent = run_tallies.sent + excluded.sent, failed = run_tallies.failed + excluded.failed
+            )
+            select coalesce(array_agg(recipient_id), '{}') into given from written;
+            if cardinality(given) = 0 then
+              return;
+            end if;
+            commit;
+            update runs set finished_at = p_at,
+                sent = (select coalesce(sum(t.sent), 0) from run_tallies t where t.run_id = p_run_id),
+                failed = (select coalesce(sum(t.failed), 0) from run_tallies t where t.run_id = p_run_id),
+                retried = (select coalesce(sum(t.retried), 0) from run_tallies t where t.run_id = p_run_id)
+              where id = p_run_id and finished_at is null
+                and total = (select coalesce(sum(t.sent + t.failed), 0) from run_tallies t where t.run_id = p_run_id);
+          end $$`.execute(db);
+      },
+    },
   };
 }
 

@@ -355,9 +355,10 @@ export class RunStore {
    * Marks the run finished once every delivery has its outcome, with its
    * counts summed from the tallies. Called after every transaction that
    * recorded outcomes, once it has committed: of two workers recording the
-   * last outcomes at the same time, the later check sees both. One statement,
-   * safe to repeat: a job that comes back after its worker died between
-   * commit and check calls it again (see the processor).
+   * last outcomes at the same time, the later check sees both (on PostgreSQL
+   * the procedure record_outcomes makes the same check after its commit).
+   * One statement, safe to repeat: a job that comes back after its worker
+   * died between commit and check calls it again (see the processor).
    */
   async finishIfComplete(runId: number): Promise<void> {
     await this.#db
@@ -375,38 +376,29 @@ export class RunStore {
   }
 
   async #recordOutcomes(inputs: OutcomeInput[]): Promise<boolean[]> {
-    const { given, runIds } =
-      this.#onPostgres && oneKind(inputs) ? await this.#recordOneKind(inputs) : await this.#recordInTransaction(inputs);
+    if (this.#onPostgres && oneKind(inputs)) return this.#recordOneKind(inputs);
+    const { given, runIds } = await this.#recordInTransaction(inputs);
     for (const runId of runIds) await this.finishIfComplete(runId);
     return given;
   }
 
   /**
    * The usual batch (one run, every delivery with the same outcome, attempts
-   * and error) on PostgreSQL: the outcomes and the tally in one statement,
-   * atomic on its own, so one round trip instead of BEGIN, two statements
-   * and COMMIT. A slow relay's worker records almost every mail alone, and
-   * round trips were most of its CPU per mail (docs/performance.md).
+   * and error) on PostgreSQL: the outcomes, the tally, the commit and the
+   * check whether the run is complete in one round trip (the procedure of
+   * migration 008), instead of BEGIN, two statements, COMMIT and the check.
+   * A slow relay's worker records almost every mail alone, and round trips
+   * were most of its CPU per mail (docs/performance.md).
    */
-  async #recordOneKind(inputs: OutcomeInput[]): Promise<{ given: boolean[]; runIds: number[] }> {
+  async #recordOneKind(inputs: OutcomeInput[]): Promise<boolean[]> {
     const { runId, outcome, attempts, error } = inputs[0] as OutcomeInput;
-    const counts = outcome === 'sent' ? sql`count(*), 0` : sql`0, count(*)`;
-    const { rows } = await sql<{ recipient_id: number }>`
-      with given as (
-        update deliveries set outcome = ${outcome}, attempts = ${attempts}, error = ${error ?? null}, finished_at = ${new Date().toISOString()}
-        where run_id = ${runIdAtRunTime(runId)} and outcome is null
-          and recipient_id in (${sql.join([...new Set(inputs.map((i) => i.recipientId))])})
-        returning recipient_id
-      ), tallied as (
-        insert into run_tallies (run_id, writer, pod, version, sent, failed)
-        select ${runId}::integer, ${this.#writer}::integer, ${this.#identity.pod}::text, ${this.#identity.version}::text, ${counts} from given having count(*) > 0
-        on conflict (run_id, writer) do update
-          set sent = run_tallies.sent + excluded.sent, failed = run_tallies.failed + excluded.failed
-      )
-      select recipient_id from given`.execute(this.#db);
-    const fresh = new Set(rows.map((row) => row.recipient_id));
+    const recipientIds = [...new Set(inputs.map((i) => i.recipientId))];
+    const { pod, version } = this.#identity;
+    const { rows } = await sql<{ given: number[] }>`call record_outcomes(${runId}, ${recipientIds}, ${outcome}, ${attempts},
+      ${error ?? null}, ${new Date().toISOString()}, ${this.#writer}, ${pod}, ${version}, null)`.execute(this.#db);
+    const fresh = new Set(rows[0]?.given);
     // The first call for each delivery written here is the one that gave it its outcome.
-    return { given: inputs.map((input) => fresh.delete(input.recipientId)), runIds: rows.length > 0 ? [runId] : [] };
+    return inputs.map((input) => fresh.delete(input.recipientId));
   }
 
   async #recordInTransaction(inputs: OutcomeInput[]): Promise<{ given: boolean[]; runIds: number[] }> {
