@@ -89,13 +89,17 @@ function cpuByPart(roles: Map<number, string>, skip: number[] = []): Map<string,
   return byPart;
 }
 
-/** What each part uses with nothing to do: its timers, heartbeats and polls, over a few seconds. */
+/** Processes just started finish loading and compiling for a while; this long keeps that out of what is measured next. */
+const SETTLE_MS = 3000;
+/** How long the parts are watched at rest: a 10 ms clock tick is then 0.0007 of a core. */
+const REST_SECONDS = 15;
+
+/** What each part uses with nothing to do (its timers, heartbeats and polls), in cores. */
 async function coresAtRest(roles: Map<number, string>, skip: number[]): Promise<Record<string, number>> {
-  const seconds = 3;
   const before = cpuByPart(roles, skip);
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  await new Promise((resolve) => setTimeout(resolve, REST_SECONDS * 1000));
   const after = cpuByPart(roles, skip);
-  return Object.fromEntries([...after].map(([part, used]) => [part, (used - (before.get(part) ?? 0)) / seconds]));
+  return Object.fromEntries([...after].map(([part, used]) => [part, (used - (before.get(part) ?? 0)) / REST_SECONDS]));
 }
 
 /**
@@ -216,8 +220,6 @@ interface Measured {
   mailsPerSecond: number;
   /** CPU milliseconds per mail, by part of the topology (web, workers, postgres, redis-server, mailpit). */
   cpuMsPerMail: Record<string, number>;
-  /** Share of a core each part used at rest, just before the run, with the workers up and nothing queued. */
-  restingCores: Record<string, number>;
   /** Summed over every part. */
   stackCpuMsPerMail: number;
   /**
@@ -231,6 +233,31 @@ interface Measured {
   postgres: { activeSamples: number; waitShare: Record<string, number>; transactionsPerMail: number };
   /** Commands per mail (BullMQ's scripts count as one each, with the calls they make inside), and Redis's time in them. */
   redis: { commandsPerMail: number; commandMsPerMail: number };
+}
+
+/** `count` worker processes of a build, each ready. */
+async function startWorkers(build: Build, count: number, env: Record<string, string>): Promise<ServiceProcess[]> {
+  const workers: ServiceProcess[] = [];
+  for (let i = 0; i < count; i++) workers.push(await spawnService(t, 'worker', { ...build.env, ...env }, build.main));
+  return workers;
+}
+
+/** The build's own processes by pid, named by role (the servers' go by their command's name). */
+function rolesOf(build: Build, workers: ServiceProcess[]): Map<number, string> {
+  return new Map([[build.web.child.pid as number, 'web'], ...workers.map((w) => [w.child.pid as number, 'workers'] as const)]);
+}
+
+/**
+ * What every part uses at rest, in cores: the build's web and as many
+ * workers as the largest step runs, up and connected, nothing queued, as a
+ * learner's namespace sits between runs.
+ */
+async function atRest(build: Build, elsewhere: number[]): Promise<Record<string, number>> {
+  const workers = await startWorkers(build, Math.max(...WORKER_COUNTS), { NODE_OPTIONS: chartNodeOptions('worker') });
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  const cores = await coresAtRest(rolesOf(build, workers), elsewhere);
+  await stop(workers);
+  return cores;
 }
 
 /** One run of `mails` through `count` worker processes, with what each part of the system spent on it. */
@@ -250,24 +277,13 @@ async function measure(
   },
 ): Promise<Measured> {
   const { web } = build;
-  const workers: ServiceProcess[] = [];
-  for (let i = 0; i < options.count; i++) {
-    workers.push(
-      await spawnService(
-        t,
-        'worker',
-        {
-          ...build.env,
-          ...smtp,
-          WORKER_CONCURRENCY: String(options.concurrency),
-          NODE_OPTIONS: `${chartNodeOptions('worker')}${PROFILES ? ` --cpu-prof --cpu-prof-dir=${PROFILES}/${options.label}-${options.count}` : ''}`,
-        },
-        build.main,
-      ),
-    );
-  }
-  const roles = new Map([[web.child.pid as number, 'web'], ...workers.map((w) => [w.child.pid as number, 'workers'] as const)]);
-  const restingCores = await coresAtRest(roles, options.elsewhere);
+  const workers = await startWorkers(build, options.count, {
+    ...smtp,
+    WORKER_CONCURRENCY: String(options.concurrency),
+    NODE_OPTIONS: `${chartNodeOptions('worker')}${PROFILES ? ` --cpu-prof --cpu-prof-dir=${PROFILES}/${options.label}-${options.count}` : ''}`,
+  });
+  const roles = rolesOf(build, workers);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   const deliveredBefore = await options.delivered();
   const cpuBefore = cpuByPart(roles, options.elsewhere);
   const machineBefore = machineCpu();
@@ -316,7 +332,6 @@ async function measure(
     firstOutcomeAfterSeconds: (firstOutcomeAt - started) / 1000,
     mailsPerSecond,
     cpuMsPerMail,
-    restingCores,
     stackCpuMsPerMail: Object.values(cpuMsPerMail).reduce((a, b) => a + b, 0),
     addedLatencyMs: ((options.concurrency * options.count) / mailsPerSecond) * 1000 - options.relayDelayMs,
     workerPeakRssMB,
@@ -338,6 +353,8 @@ interface Repetition {
   /** oneCoreSpeed(): thousands of JSON round trips per second on one core. */
   oneCoreSpeed: number;
   mailpitCeilingPerSecond: number;
+  /** Cores each part uses at rest: the web and four workers (together), PostgreSQL, Redis, Mailpit. */
+  atRest: Record<string, number>;
   catcher: Measured[];
   slowRelay: Measured[];
   learner: Measured[];
@@ -412,8 +429,8 @@ async function main() {
    * One step, with each build in turn (which goes first alternates from one
    * run to the next): this build's figures, and the other's if there is one.
    */
-  const eachBuild = async (r: number, step: (build: Build, elsewhere: number[]) => Promise<Measured>): Promise<Measured[]> => {
-    const measured = new Map<Build, Measured>();
+  const eachBuild = async <T>(r: number, step: (build: Build, elsewhere: number[]) => Promise<T>): Promise<T[]> => {
+    const measured = new Map<Build, T>();
     for (const b of r % 2 ? builds : [...builds].reverse()) {
       measured.set(
         b,
@@ -423,7 +440,7 @@ async function main() {
         ),
       );
     }
-    return builds.map((b) => measured.get(b) as Measured);
+    return builds.map((b) => measured.get(b) as T);
   };
   const repetitions: Repetition[] = [];
   const againstRepetitions: Repetition[] = [];
@@ -437,6 +454,8 @@ async function main() {
     const ceiling = await smtpCeiling(mailpit.smtpPort, MAILS, connections);
     if ((await mailpit.accepted()) - before !== MAILS) throw new Error('Mailpit did not accept every mail of the ceiling run');
     process.stderr.write(`  ${speed.toFixed(0)}k JSON round trips/s on one core; Mailpit ${ceiling.toFixed(0)} mails/s\n`);
+    step(`${of} at rest: the web and ${Math.max(...WORKER_COUNTS)} workers up, nothing queued, ${REST_SECONDS} s`);
+    const rest = await eachBuild(r, atRest);
 
     // Per worker count, each build's figures (this one's first).
     const catcher: Measured[][] = [];
@@ -478,6 +497,7 @@ async function main() {
     const ofBuild = (b: number): Repetition => ({
       oneCoreSpeed: speed,
       mailpitCeilingPerSecond: ceiling,
+      atRest: rest[b] as Record<string, number>,
       catcher: catcher.map((m) => m[b] as Measured),
       slowRelay: slowRelay.map((m) => m[b] as Measured),
       learner: learner.map((m) => m[b] as Measured),
@@ -649,21 +669,21 @@ async function main() {
       ),
     ]),
   );
+  const restingOf = (r: Repetition, part?: string) =>
+    part === undefined ? Object.values(r.atRest).reduce((a, b) => a + b, 0) : (r.atRest[part] ?? 0);
   table(
-    ['workers', 'cores used at rest, all parts', ...PARTS],
-    WORKER_COUNTS.map((n, i) => [
-      String(n),
-      figure(
-        across(catcherRuns, i, (m) => Object.values(m.restingCores).reduce((a, b) => a + b, 0)),
-        3,
-      ),
-      ...PARTS.map((part) =>
-        figure(
-          across(catcherRuns, i, (m) => m.restingCores[part] ?? 0),
-          3,
+    [`at rest (web, ${Math.max(...WORKER_COUNTS)} workers)`, 'all parts', ...PARTS],
+    [
+      [
+        'cores used',
+        ...[undefined, ...PARTS].map((part) =>
+          figure(
+            repetitions.map((r) => restingOf(r, part)),
+            4,
+          ),
         ),
-      ),
-    ]),
+      ],
+    ],
   );
   table(
     [
@@ -737,14 +757,17 @@ async function main() {
     console.log(
       `this build against ${AGAINST.revision}, measured side by side in each run: medians, this / ${AGAINST.revision}, and the median of the runs' ratios`,
     );
-    const compared = (pick: (r: Repetition) => Measured[], i: number, value: (m: Measured) => number) => {
-      const ours = across(pick, i, value);
-      const theirs = againstRepetitions.map((r) => value(pick(r)[i] as Measured));
+    /** One figure of every run of both builds: medians, this / the other, and the median of the runs' ratios. */
+    const sideBySide = (figureOf: (r: Repetition) => number, digits = 2) => {
+      const ours = repetitions.map(figureOf);
+      const theirs = againstRepetitions.map(figureOf);
       // A part that did nothing in either build (Mailpit during the slow relay's runs) has no ratio.
       const ratios = ours.flatMap((v, k) => ((theirs[k] as number) > 0 ? [v / (theirs[k] as number)] : []));
       const ratio = ratios.length > 0 ? ` (×${spread(ratios).median.toFixed(2)})` : '';
-      return `${spread(ours).median.toFixed(2)} / ${spread(theirs).median.toFixed(2)}${ratio}`;
+      return `${spread(ours).median.toFixed(digits)} / ${spread(theirs).median.toFixed(digits)}${ratio}`;
     };
+    const compared = (pick: (r: Repetition) => Measured[], i: number, value: (m: Measured) => number) =>
+      sideBySide((r) => value(pick(r)[i] as Measured));
     const kinds: [string, (r: Repetition) => Measured[]][] = [
       ['to Mailpit', catcherRuns],
       ['slow relay', slowRuns],
@@ -761,6 +784,10 @@ async function main() {
           ...PARTS.map((part) => compared(pick, i, (m) => m.cpuMsPerMail[part] ?? 0)),
         ]),
       ),
+    );
+    table(
+      [`at rest (web, ${Math.max(...WORKER_COUNTS)} workers)`, 'all parts', ...PARTS],
+      [['cores used', ...[undefined, ...PARTS].map((part) => sideBySide((r) => restingOf(r, part), 4))]],
     );
   }
   console.log(`figures written to ${RESULTS.replace(ROOT, '')}, the plot to ${PLOT.replace(ROOT, '')}`);
