@@ -24,7 +24,8 @@ NODE_OPTIONS the chart gives them. Prints progress, then a table.
                        and Mailpit's ceiling, 10,000 mails per worker count,
                        the same against a relay answering each DATA after
                        100 ms, a learner's 1,000-mail run there, CPU per mail of
-                       every part, PostgreSQL's lock waits and peak RSS.
+                       every part, what each uses at rest, PostgreSQL's lock
+                       waits and peak RSS.
                        bench/results/deployed.json and deployed.svg.
   --runs N             (deployed) the whole sequence N times, about four minutes
                        each on a 2-core machine (default 3); the tables give
