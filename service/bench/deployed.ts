@@ -761,8 +761,9 @@ async function main() {
     const sideBySide = (figureOf: (r: Repetition) => number, digits = 2) => {
       const ours = repetitions.map(figureOf);
       const theirs = againstRepetitions.map(figureOf);
-      // A part that did nothing in either build (Mailpit during the slow relay's runs) has no ratio.
-      const ratios = ours.flatMap((v, k) => ((theirs[k] as number) > 0 ? [v / (theirs[k] as number)] : []));
+      // A part idle in a run of either build (Mailpit at the slow relay, where
+      // one 10 ms tick of CPU in one build and none in the other is noise) has no ratio.
+      const ratios = ours.flatMap((v, k) => (v > 0 && (theirs[k] as number) > 0 ? [v / (theirs[k] as number)] : []));
       const ratio = ratios.length > 0 ? ` (×${spread(ratios).median.toFixed(2)})` : '';
       return `${spread(ours).median.toFixed(digits)} / ${spread(theirs).median.toFixed(digits)}${ratio}`;
     };
