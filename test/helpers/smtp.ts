@@ -10,6 +10,8 @@ export interface ReceivedMail {
 export interface SmtpSink {
   port: number;
   mails: ReceivedMail[];
+  /** Connections clients opened since the sink started. */
+  connectionsOpened(): number;
   /** How many mails each recipient address received. */
   countsByRecipient(): Map<string, number>;
   /** Answer 550 (permanent) to these recipients. */
@@ -26,6 +28,7 @@ export async function startSmtpSink(options: { dataDelayMs?: number } = {}): Pro
   const port = await freePort();
   const mails: ReceivedMail[] = [];
   const rejectPermanently = new Set<string>();
+  let connections = 0;
   let server: SMTPServer | undefined;
 
   const start = () =>
@@ -34,6 +37,10 @@ export async function startSmtpSink(options: { dataDelayMs?: number } = {}): Pro
         authOptional: true,
         disabledCommands: ['STARTTLS'],
         logger: false,
+        onConnect(_session, callback) {
+          connections++;
+          callback();
+        },
         onRcptTo(address, _session, callback) {
           if (rejectPermanently.has(address.address)) {
             const error = Object.assign(new Error('mailbox unavailable'), { responseCode: 550 });
@@ -69,6 +76,7 @@ export async function startSmtpSink(options: { dataDelayMs?: number } = {}): Pro
     port,
     mails,
     rejectPermanently,
+    connectionsOpened: () => connections,
     countsByRecipient() {
       const counts = new Map<string, number>();
       for (const mail of mails) for (const to of mail.to) counts.set(to, (counts.get(to) ?? 0) + 1);

@@ -94,7 +94,7 @@ export function createProcessor(deps: ProcessorDeps) {
       const sentAt = new Date();
       const to = { name: mail.name, address: mail.email };
       const raw = composeMail(deps.mailFrom, to, buildMessage(mail, sentAt), sentAt, deps.worker);
-      await deps.transport.sendMail({ envelope: { from: deps.mailFrom.address, to: [mail.email] }, raw });
+      await deps.transport.send({ from: deps.mailFrom.address, to: [mail.email] }, raw);
       deps.metrics.sendDuration.observe({ queue }, (performance.now() - started) / 1000);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
