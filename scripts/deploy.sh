@@ -91,6 +91,28 @@ wait_for_rollout() {
   done
 }
 
+# KEDA's HPA outlives its ScaledObject by a moment. When a deploy turns KEDA
+# off (dev's values, a rollback), Helm sets the workers' replicas first and
+# deletes the ScaledObject after; KEDA then puts back the count it found and
+# the garbage collector removes the HPA. An HPA sync in between scales the
+# workers out again, as jobs still wait or its scale-down window remembers
+# more pods, and nothing is left to scale them in. So once that HPA is gone,
+# give the workers the count the release says.
+worker_scaledobject() { kubectl -n "$1" get scaledobject mail-worker-worker -o name 2>/dev/null || true; }
+
+settle_workers_after_keda() {
+  local ns="$1" manifest want have
+  manifest="$(helm get manifest mail-worker -n "$ns")"
+  ! grep -q '^kind: ScaledObject$' <<<"$manifest" || return 0
+  kubectl -n "$ns" wait scaledobject/mail-worker-worker hpa/keda-hpa-mail-worker-worker --for=delete --timeout=2m >/dev/null
+  want="$(awk '/^# Source: /{source = $3} source ~ /worker-deployment.yaml$/ && /^  replicas: /{print $2; exit}' <<<"$manifest")"
+  have="$(kubectl -n "$ns" get deployment mail-worker-worker -o jsonpath='{.spec.replicas}')"
+  [[ -n "$want" && "$want" != "$have" ]] || return 0
+  log "KEDA's HPA scaled the workers to $have as it went: back to the release's $want"
+  kubectl -n "$ns" scale deployment mail-worker-worker --replicas "$want"
+  kubectl -n "$ns" rollout status deployment mail-worker-worker --timeout 5m
+}
+
 case "$via" in
   helm)
     need helm "install Helm 3 or 4: https://helm.sh/docs/intro/install/"
@@ -100,6 +122,7 @@ case "$via" in
     # reused: applied again, it would undo what an earlier --set changed.
     values=(-f "environments/$env/values.yaml")
     [[ " ${extra[*]} " == *" --reuse-values "* ]] && values=()
+    keda_before="$(worker_scaledobject "mail-$env")"
     template_before="$(rollout_field "mail-$env" mail-worker-web .spec.template)"
     hash_before="$(rollout_field "mail-$env" mail-worker-web .status.currentPodHash)"
     if [[ -n "$rollback" ]]; then
@@ -113,6 +136,7 @@ case "$via" in
         "${helm_flags[@]}" "${values[@]}" "${extra[@]}"
     fi
     wait_for_rollout "mail-$env" mail-worker-web "$template_before" "$hash_before"
+    [[ -z "$keda_before" ]] || settle_workers_after_keda "mail-$env"
     ;;
   argocd)
     kubectl get namespace argocd >/dev/null 2>&1 || die "Argo CD is not installed: scripts/install-addons.sh"
