@@ -23,7 +23,9 @@ which the chart's schema refuses).
 With --reuse-values the release keeps the values it has (the environment's
 file is not applied again over your earlier --set).
 With Helm, it waits for every workload, and for a Rollout until it is
-Healthy or paused for you (kubectl argo rollouts promote).
+Healthy or paused for you (kubectl argo rollouts promote). When the deploy
+turns KEDA off, it waits for KEDA's HPA to go and gives the workers the
+release's count again (the HPA may scale them out as it goes).
 USAGE
 }
 
