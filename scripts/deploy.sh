@@ -96,10 +96,9 @@ wait_for_rollout() {
 # KEDA's HPA outlives its ScaledObject by a moment. When a deploy turns KEDA
 # off (dev's values, a rollback), Helm sets the workers' replicas first and
 # deletes the ScaledObject after; KEDA then puts back the count it found and
-# the garbage collector removes the HPA. An HPA sync in between scales the
-# workers out again, as jobs still wait or its scale-down window remembers
-# more pods, and nothing is left to scale them in. So once that HPA is gone,
-# give the workers the count the release says.
+# the garbage collector removes the HPA. An HPA sync in between, while jobs
+# still wait, scales the workers out again, and nothing is left to scale them
+# in. So once that HPA is gone, give the workers the count the release says.
 worker_scaledobject() { kubectl -n "$1" get scaledobject mail-worker-worker -o name 2>/dev/null || true; }
 
 settle_workers_after_keda() {
